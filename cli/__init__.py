@@ -1,0 +1,1 @@
+"""The ``infoflow`` command line: thin click commands that wire the library together."""
