@@ -1,0 +1,40 @@
+"""Trajectory schema (SPEC 4): build, validate, store and open multi-agent episode data.
+
+A trajectory dataset is an :class:`xarray.Dataset` with ``action(episode, step, agent)`` int16
+(``-1`` after each episode's end) and ``length(episode)`` int32, plus optional rewards,
+messages, policies, influence, visibility, positions, facings and game counters. See
+:mod:`infoflow.trajectory.schema` for every name, dtype and attribute.
+"""
+
+from infoflow.trajectory.build import default_attrs, from_arrays, infer_lengths
+from infoflow.trajectory.schema import (
+    CONVENTIONS,
+    DIMS,
+    PAD,
+    REQUIRED_ATTRS,
+    REQUIRED_VARIABLES,
+    SCHEMA_VERSION,
+    VARIABLES,
+    variable_attrs,
+)
+from infoflow.trajectory.store import RUN_STORE_NAME, TrajectoryWriter, open_trajectories
+from infoflow.trajectory.validate import TrajectoryError, validate
+
+__all__ = [
+    "CONVENTIONS",
+    "DIMS",
+    "PAD",
+    "REQUIRED_ATTRS",
+    "REQUIRED_VARIABLES",
+    "RUN_STORE_NAME",
+    "SCHEMA_VERSION",
+    "VARIABLES",
+    "TrajectoryError",
+    "TrajectoryWriter",
+    "default_attrs",
+    "from_arrays",
+    "infer_lengths",
+    "open_trajectories",
+    "validate",
+    "variable_attrs",
+]
