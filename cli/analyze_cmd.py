@@ -1,0 +1,175 @@
+"""``infoflow analyze RUN_OR_STORE``: every measure on a trajectory store, written to a folder.
+
+Thin: parse the options, call :func:`infoflow.analysis.analyze`, write the results, graphs and
+plots, print the edges. Everything is computed before anything is written, and the files are
+written to a temporary folder next to ``--out`` and then moved in, so a failure leaves no half
+set of outputs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import click
+
+from cli.options import seed_option
+
+MEASURE_NAMES = ("te", "mi", "kl", "comm")
+GRAPH_FILES = ("graph.graphml", "graph.gexf", "graph.json", "graph.png")
+
+
+def parse_measures(ctx: click.Context, param: click.Parameter, value: str | None):
+    """``te,mi,kl,comm`` -> tuple of names (None: the default set)."""
+    if value is None:
+        return None
+    names = tuple(v.strip().lower() for v in value.split(",") if v.strip())
+    bad = [n for n in names if n not in MEASURE_NAMES]
+    if bad or not names:
+        raise click.BadParameter(
+            f"unknown measure {bad[0]!r}; choose from {', '.join(MEASURE_NAMES)}" if bad
+            else "no measure given",
+            ctx, param) from None
+    return names
+
+
+def parse_lags(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
+    """``1-3`` or ``1,2,5`` (or a mix, ``1-3,5``) -> sorted tuple of ints."""
+    lags: set[int] = set()
+    try:
+        for part in value.split(","):
+            part = part.strip()
+            if "-" in part[1:]:
+                lo, hi = (int(x) for x in part.split("-", 1))
+                if hi < lo:
+                    raise ValueError
+                lags.update(range(lo, hi + 1))
+            else:
+                lags.add(int(part))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a list of lags such as 1-3 or 1,2,5",
+                                 ctx, param) from None
+    return tuple(sorted(lags))
+
+
+def graph_measure(results) -> tuple[str, float | None]:
+    """The measure (and threshold) of the written graph: TE, else MI, else KL > 0, else IC > 0."""
+    for m in ("te", "mi"):
+        if m in results.data_vars:
+            return m, None
+    for m, var in (("kl", "kl_mean"), ("ic_action", "ic_action")):
+        if var in results.data_vars:
+            return m, 0.0
+    raise ValueError("no measure to build a graph from; include te, mi, kl or comm")
+
+
+def render_graph_files(g, directory: Path) -> list[Path]:
+    """Write ``g`` as graph.graphml, graph.gexf, graph.json and graph.png into ``directory``."""
+    from infoflow.graph import write_graph
+    from infoflow.plots import plot_graph
+
+    paths = [write_graph(g, directory / name) for name in GRAPH_FILES[:3]]
+    return [*paths, plot_graph(g, directory / GRAPH_FILES[3])]
+
+
+def move_into(tmp: Path, out: Path) -> None:
+    """Move every file of ``tmp`` into ``out`` (created if needed), then remove ``tmp``."""
+    out.mkdir(parents=True, exist_ok=True)
+    for f in tmp.iterdir():
+        os.replace(f, out / f.name)
+    tmp.rmdir()
+
+
+def check_out(out: Path) -> None:
+    """Raise NotADirectoryError if ``out`` exists and is not a folder."""
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} is a file; pass a folder")
+
+
+def write_atomically(out: Path, write) -> list[str]:
+    """Call ``write(tmp_dir)`` in a fresh folder beside ``out``; move its files in on success."""
+    check_out(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        write(tmp)
+        names = sorted(f.name for f in tmp.iterdir())
+        move_into(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return names
+
+
+def default_out(path: Path) -> Path:
+    """<run>/analysis for a run directory, else an ``analysis`` folder beside the store."""
+    from infoflow.trajectory import RUN_STORE_NAME
+
+    if path.is_dir() and (path / RUN_STORE_NAME).exists():
+        return path / "analysis"
+    return path.resolve().parent / "analysis"
+
+
+@click.command()
+@click.argument("run_or_store", type=click.Path(path_type=Path))
+@click.option("--measures", default=None, callback=parse_measures, metavar="LIST",
+              help="Comma-separated measures among te, mi, kl, comm. [default: te,mi,kl,comm; "
+                   "kl only where influence is logged]")
+@click.option("--lags", default="1-3", show_default=True, callback=parse_lags, metavar="LAGS",
+              help="Lags in steps, as a range (1-3) or a list (1,2,5).")
+@click.option("--history", default=1, show_default=True, type=int,
+              help="Target history length k of transfer entropy.")
+@click.option("--permutations", default=2000, show_default=True, type=int,
+              help="Permutation surrogates per test.")
+@click.option("--alpha", default=0.05, show_default=True, type=float,
+              help="Significance level (Benjamini-Hochberg FDR over all tests).")
+@seed_option
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output folder. [default: RUN/analysis, or 'analysis' beside the store]")
+def analyze(run_or_store: Path, measures, lags, history, permutations, alpha, seed, out) -> None:
+    """Measure who influences whom in a run directory or trajectory store.
+
+    RUN_OR_STORE is a run directory holding trajectories.zarr, a zarr store, or a netCDF
+    file in the trajectory schema. Writes analysis.nc, graph.graphml, graph.gexf,
+    graph.json, graph.png and plots (TE/MI heat maps by lag, influence over time, KL vs
+    TE/MI scatter), and prints the graph's edges.
+    """
+    from infoflow import analysis
+    from infoflow.graph import format_edges, influence_graph
+    from infoflow.plots import plot_comparison, plot_influence_over_time, plot_lag_heatmaps
+    from infoflow.trajectory import open_trajectories
+
+    analysis.check_parameters(measures or analysis.DEFAULT_MEASURES, lags, history,
+                              permutations, alpha)
+    out = out if out is not None else default_out(run_or_store)
+    check_out(out)
+    ds = open_trajectories(run_or_store)
+    results = analysis.analyze(ds, measures=measures, lags=lags, history=history,
+                               permutations=permutations, alpha=alpha, seed=seed,
+                               store=str(run_or_store))
+    measure, threshold = graph_measure(results)
+    g = influence_graph(results, measure, threshold=threshold)
+    comparison = None
+    if "kl_mean" in results and ("te" in results or "mi" in results):
+        comparison = analysis.compare_measures(results)
+
+    def write(tmp: Path) -> None:
+        analysis.write_results(results, tmp / "analysis.nc")
+        render_graph_files(g, tmp)
+        for m in ("te", "mi"):
+            if m in results.data_vars:
+                plot_lag_heatmaps(results, tmp / f"{m}_by_lag.png", m)
+        if "kl_episode_mean" in results.data_vars:
+            plot_influence_over_time(results, tmp / "influence_over_time.png")
+        if comparison is not None:
+            plot_comparison(comparison, tmp / "kl_vs_te_mi.png")
+            (tmp / "comparison.txt").write_text(analysis.format_table(comparison) + "\n")
+
+    names = write_atomically(out, write)
+    if results.attrs.get("notes"):
+        click.echo(f"note: {results.attrs['notes']}")
+    click.echo(f"edges ({measure}, alpha {alpha}):" if threshold is None
+               else f"edges ({measure} > {threshold}):")
+    click.echo(format_edges(g))
+    click.echo(f"wrote {', '.join(names)} to {out}")

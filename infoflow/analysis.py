@@ -1,0 +1,311 @@
+"""The analysis pipeline: every measure on one trajectory dataset, as one results Dataset.
+
+:func:`analyze` runs lagged transfer entropy and lagged mutual information with permutation
+significance (:func:`infoflow.significance.network_inference`), summarises the logged
+counterfactual influence (:mod:`infoflow.influence`), computes the paper's communication
+metrics and returns/equality (:mod:`infoflow.communication`), and merges everything into one
+:class:`xarray.Dataset` with prefixed variable names. :func:`write_results` /
+:func:`read_results` store it as netCDF (``analysis.nc``); :func:`compare_measures` and
+:func:`format_table` give the per-pair KL vs MI vs TE table (SPEC 6).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from infoflow import __version__
+from infoflow.communication import instantaneous_coordination, return_summary, speaker_consistency
+from infoflow.graph import best_lag
+from infoflow.influence import influence_summary, influential_moments
+from infoflow.significance import network_inference
+from infoflow.trajectory import validate
+
+__all__ = ["analyze", "MEASURES", "DEFAULT_MEASURES", "check_parameters", "write_results",
+           "read_results", "compare_measures", "format_table"]
+
+MEASURES = ("te", "mi", "kl", "comm")
+"""Measures :func:`analyze` knows: transfer entropy, lagged mutual information, the logged
+KL influence, and the communication metrics (instantaneous coordination, speaker consistency)."""
+
+DEFAULT_MEASURES = MEASURES
+
+_RENAME = {"value": "", "p_value": "_p_value", "null_mean": "_null_mean",
+           "null_std": "_null_std", "n_permutations": "_n_permutations",
+           "significant": "_significant"}
+
+
+def check_parameters(measures: Iterable[str], lags: Sequence[int], history: int,
+                     permutations: int, alpha: float) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Validate analysis parameters; return the measures and the sorted unique lags.
+
+    Raises
+    ------
+    ValueError
+        Naming the first bad parameter and its allowed values.
+    """
+    measures = tuple(dict.fromkeys(str(m).strip().lower() for m in measures))
+    if not measures:
+        raise ValueError(f"no measure given; choose from {', '.join(MEASURES)}")
+    for m in measures:
+        if m not in MEASURES:
+            raise ValueError(f"unknown measure {m!r}; choose from {', '.join(MEASURES)}")
+    lags = tuple(sorted({int(u) for u in lags}))
+    if not lags:
+        raise ValueError("no lag given; pass lags >= 1, e.g. 1,2,3")
+    if lags[0] < 1:
+        raise ValueError(f"lag {lags[0]} is below 1; pass lags >= 1 (steps into the past)")
+    if int(history) < 1:
+        raise ValueError(f"history is {history}; pass a target history length >= 1")
+    if int(permutations) < 1:
+        raise ValueError(f"permutations is {permutations}; pass at least 1 (e.g. 500)")
+    if not 0.0 < float(alpha) < 1.0:
+        raise ValueError(f"alpha is {alpha}; pass a significance level in (0, 1), e.g. 0.05")
+    return measures, lags
+
+
+def _check_data(ds: xr.Dataset) -> None:
+    if not isinstance(ds, xr.Dataset):
+        raise ValueError(f"expected an xarray.Dataset of trajectories, got {type(ds).__name__}")
+    if ds.sizes.get("episode", 0) == 0 or "action" not in ds.data_vars:
+        raise ValueError(
+            "the trajectories hold no episode (or no 'action' variable); log episodes first"
+        )
+    validate(ds)
+
+
+def _network(ds: xr.Dataset, measure: str, lags: tuple[int, ...], history: int,
+             permutations: int, alpha: float, seed: int) -> tuple[xr.Dataset, dict]:
+    kwargs = {"k": history} if measure == "te" else {}
+    res = network_inference(ds, measure=measure, lags=lags, permutations=permutations,
+                            alpha=alpha, seed=seed, **kwargs)
+    out = res.rename({v: f"{measure}{suffix}" for v, suffix in _RENAME.items()
+                      if v in res.data_vars})
+    for name in out.data_vars:
+        out[name].attrs = {}
+    out[measure].attrs = {"long_name": "lagged transfer entropy" if measure == "te"
+                          else "lagged mutual information", "units": "bit"}
+    info = {f"{measure}_surrogates": str(res.attrs.get("surrogates", "")),
+            f"{measure}_estimator": str(res.attrs.get("estimator", ""))}
+    out.attrs = {}
+    return out, info
+
+
+def _roles(influencer: xr.DataArray) -> xr.DataArray | None:
+    flags = influencer.values.astype(bool)
+    if flags.all() or not flags.any():
+        return None
+    return xr.DataArray(np.where(flags, "influencer", "influencee"), dims=("agent",),
+                        coords={"agent": influencer["agent"].values}, name="role")
+
+
+def _comm(ds: xr.Dataset, notes: list[str]) -> dict[str, xr.DataArray]:
+    out: dict[str, xr.DataArray] = {}
+    moments = influential_moments(ds) if "influence" in ds.data_vars else None
+    kinds = ["action"]
+    if "message" in ds.data_vars:
+        kinds.append("symbol")
+        out["consistency"] = speaker_consistency(ds)
+    else:
+        notes.append("no 'message' logged: speaker consistency and symbol/action "
+                     "coordination skipped")
+    if moments is None:
+        notes.append("no 'influence' logged: coordination on influential moments skipped")
+    for kind in kinds:
+        ic = instantaneous_coordination(ds, kind)
+        out[f"ic_{kind}"] = ic
+        out[f"ic_{kind}_max"] = ic.max().assign_attrs(ic.attrs)
+        if moments is not None:
+            ic = instantaneous_coordination(ds, kind, moments)
+            ic.attrs["long_name"] += " on influential moments"
+            out[f"ic_{kind}_influential"] = ic
+            out[f"ic_{kind}_influential_max"] = ic.max().assign_attrs(ic.attrs)
+    return out
+
+
+def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
+            lags: Sequence[int] = (1, 2, 3), history: int = 1, permutations: int = 2000,
+            alpha: float = 0.05, seed: int = 0, store: str | None = None) -> xr.Dataset:
+    """Run the analysis pipeline on trajectories.
+
+    Parameters
+    ----------
+    ds : xr.Dataset
+        Trajectories in the schema of :mod:`infoflow.trajectory` (lazy datasets are loaded).
+    measures : iterable of str, optional
+        Any of ``"te"``, ``"mi"``, ``"kl"``, ``"comm"``. Default: all; then ``kl`` is skipped
+        (with a note in ``attrs["notes"]``) when no ``influence`` is logged. Asking for
+        ``kl`` explicitly without ``influence`` is an error.
+    lags : sequence of int
+        Lags u >= 1 (steps) of TE and MI.
+    history : int
+        Target history length k of TE.
+    permutations : int
+        Surrogates per test. The smallest p-value is 1/(1 + permutations), and FDR over m
+        tests needs p <= alpha/m for a single edge, so use at least m/alpha (a note in
+        ``attrs["notes"]`` says when there are too few); 5 agents and 3 lags make m = 60.
+    alpha : float
+        Significance level, Benjamini-Hochberg FDR over all tested (source, target, lag).
+    seed : int
+        Seed of the surrogates.
+    store : str, optional
+        Path of the store, recorded in ``attrs["source"]`` (default: ``ds.encoding["source"]``).
+
+    Returns
+    -------
+    xr.Dataset
+        Dims (source, target, lag), agent, episode. Variables, where computed:
+        ``te``, ``te_p_value``, ``te_null_mean``, ``te_null_std``, ``te_significant`` (and the
+        same for ``mi``) over (source, target, lag), bits; ``kl_mean``, ``kl_sparsity``
+        (source, target), ``kl_episode_mean`` (episode, source, target), ``influencer``,
+        ``moment_fraction``, ``role`` (agent); ``ic_action``, ``ic_symbol`` and their
+        ``_influential`` variants (source, target) with ``_max`` scalars, ``consistency``
+        (agent); ``return`` (agent), ``episode_return`` (episode, agent),
+        ``collective_return``, ``equality``, ``return_equality`` (episode). Attributes record
+        the parameters, ``infoflow_version``, ``source`` and ``notes``.
+    """
+    explicit = measures is not None
+    measures, lags = check_parameters(DEFAULT_MEASURES if measures is None else measures,
+                                      lags, history, permutations, alpha)
+    _check_data(ds)
+    notes: list[str] = []
+    if "kl" in measures and "influence" not in ds.data_vars:
+        if explicit:
+            raise ValueError("measure 'kl' needs a logged 'influence' variable, which these "
+                             "trajectories lack; leave 'kl' out of the measures")
+        measures = tuple(m for m in measures if m != "kl")
+        notes.append("no 'influence' logged: kl skipped")
+    n_agents = ds.sizes["agent"]
+    n_tests = n_agents * (n_agents - 1) * len(lags)
+    if ({"te", "mi"} & set(measures) and n_tests > 0
+            and 1.0 / (1 + int(permutations)) > float(alpha) / n_tests):
+        notes.append(
+            f"with {permutations} permutations the smallest p-value, 1/{int(permutations) + 1}, "
+            f"is above alpha/{n_tests}: a single true edge cannot pass the FDR correction; use "
+            f"at least {int(np.ceil(n_tests / float(alpha)))} permutations"
+        )
+    ds = ds.load()
+    parts: list[xr.Dataset] = []
+    attrs: dict = {}
+    for m in ("te", "mi"):
+        if m in measures:
+            res, info = _network(ds, m, lags, int(history), int(permutations), float(alpha),
+                                 int(seed))
+            parts.append(res)
+            attrs.update(info)
+    names = ds["agent"].values
+    if "kl" in measures:
+        summary = influence_summary(ds)
+        role = _roles(summary["influencer"])
+        parts.append(summary if role is None else summary.assign(role=role))
+    if "comm" in measures:
+        parts.append(xr.Dataset(_comm(ds, notes)))
+    if "reward" in ds.data_vars:
+        parts.append(return_summary(ds))
+    else:
+        notes.append("no 'reward' logged: returns and equality skipped")
+    results = xr.merge(parts, compat="override", join="outer") if parts else xr.Dataset()
+    results = results.assign_coords(source=names, target=names, agent=names)
+    source = store if store is not None else ds.encoding.get("source", "")
+    results.attrs = {
+        "title": "infoflow analysis results",
+        "Conventions": "CF-1.10",
+        "measures": ",".join(measures),
+        "lags": np.array(lags, dtype=np.int32),
+        "history": int(history),
+        "permutations": int(permutations),
+        "alpha": float(alpha),
+        "seed": int(seed),
+        "fdr": "benjamini-hochberg",
+        **attrs,
+        "infoflow_version": __version__,
+        "source": str(source),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "notes": "; ".join(notes),
+    }
+    return results
+
+
+def write_results(results: xr.Dataset, path: str | Path) -> Path:
+    """Write analysis results to a netCDF file (netCDF3 via scipy; no extra dependency)."""
+    path = Path(path)
+    results.to_netcdf(path, engine="scipy")
+    return path
+
+
+def read_results(path: str | Path) -> xr.Dataset:
+    """Read results written by :func:`write_results` (loaded into memory, file closed).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no analysis file at {path}; run 'infoflow analyze' first")
+    try:
+        return xr.load_dataset(path, engine="scipy")
+    except (OSError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path} is not a netCDF results file written by infoflow; pass the "
+                         "analysis.nc of 'infoflow analyze'") from exc
+
+
+def compare_measures(results: xr.Dataset) -> xr.Dataset:
+    """Per-pair comparison of the causal KL influence with lagged MI and TE (SPEC 6).
+
+    Returns
+    -------
+    xr.Dataset
+        (source, target): ``kl`` (mean logged influence, nats), ``mi_lag1`` and
+        ``mi_lag1_p_value`` (lagged MI at lag 1, bits), ``te``, ``te_lag``, ``te_p_value``,
+        ``te_significant`` (TE at its best lag), each where ``results`` has it.
+    """
+    out = {}
+    if "kl_mean" in results.data_vars:
+        out["kl"] = results["kl_mean"]
+    if "mi" in results.data_vars and 1 in results["lag"].values:
+        out["mi_lag1"] = results["mi"].sel(lag=1, drop=True)
+        if "mi_p_value" in results.data_vars:
+            out["mi_lag1_p_value"] = results["mi_p_value"].sel(lag=1, drop=True)
+    if "te" in results.data_vars:
+        b = best_lag(results, "te")
+        out.update({f"te_{k}" if k != "value" else "te": v for k, v in b.data_vars.items()})
+    if not out:
+        raise ValueError("results hold none of kl_mean, mi, te; run analyze with te, mi or kl")
+    return xr.Dataset(out).transpose("source", "target")
+
+
+def format_table(table: xr.Dataset, digits: int = 4) -> str:
+    """Plain-text table of a (source, target) Dataset, one row per pair with source != target.
+
+    Examples
+    --------
+    >>> t = xr.Dataset({"te": (("source", "target"), [[0.0, 0.5], [0.25, 0.0]])},
+    ...                coords={"source": ["a", "b"], "target": ["a", "b"]})
+    >>> print(format_table(t))
+    source  target  te
+    a       b       0.5
+    b       a       0.25
+    """
+    columns = list(table.data_vars)
+    rows = [["source", "target", *columns]]
+    for s in table["source"].values:
+        for t in table["target"].values:
+            if s == t:
+                continue
+            cells = [str(s), str(t)]
+            for c in columns:
+                v = table[c].sel(source=s, target=t).item()
+                if isinstance(v, float):
+                    cells.append("nan" if np.isnan(v) else f"{v:.{digits}g}")
+                else:
+                    cells.append(str(v))
+            rows.append(cells)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                     for r in rows)

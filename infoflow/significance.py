@@ -1,0 +1,316 @@
+"""Permutation significance of pairwise information transfer, with Benjamini-Hochberg FDR.
+
+:func:`network_inference` estimates lagged transfer entropy (or lagged mutual information) for
+every ordered pair of agents and every lag, and tests each against surrogates that destroy the
+coupling between the source and the target while keeping each series' own statistics:
+
+- ``"episodes"``: the source's episodes are re-paired with the target's episodes by a uniform
+  random permutation; used by ``"auto"`` when there are at least
+  :data:`MIN_EPISODES_FOR_SHUFFLE` episodes (10 episodes: 3,628,800 pairings). Permutations are
+  drawn from the whole group, so on average one episode keeps its original partner: this makes
+  the test exact under the null (the observed pairing is exchangeable with the surrogates),
+  at a small cost in power (a surrogate keeps about 1 / n_episodes of a true coupling).
+  Derangements (no original pair kept) are not exchangeable with the observed pairing; with
+  10 episodes they gave a false-positive rate of 0.062 against 0.053 for uniform permutations
+  (600 sparse null tests at alpha = 0.05);
+- ``"circular"``: the source is shifted circularly within each episode by a random amount of at
+  least max(lag) + max(k, l) steps from either end, so a shifted value never lines up with the
+  original within the longest window used.
+
+One surrogate draw (a pairing or a set of shifts) is shared by every pair and lag. Surrogates are
+drawn in batches; one call of the numba kernel per batch fills the count tables of every
+(target, surrogate, source, lag) still being tested, one pass over the samples per target and lag.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from infoflow.measures._codes import as_actions, check_bias, infer_n_symbols
+from infoflow.measures._tables import make_xlogx, prepare_codes, run_tables, sums_to_bits
+from infoflow.measures.transfer_entropy import check_lags, other_agents
+
+__all__ = ["network_inference", "fdr_bh", "MIN_EPISODES_FOR_SHUFFLE"]
+
+#: Fewest episodes for which ``surrogates="auto"`` shuffles episodes (else: circular shifts).
+MIN_EPISODES_FOR_SHUFFLE = 10
+#: Values within this distance of the observed value count as "null >= observed" (ties).
+_TIE_TOL = 1e-12
+
+
+def fdr_bh(pvalues: Any, alpha: float = 0.05) -> np.ndarray:
+    """Benjamini-Hochberg step-up procedure: which hypotheses are rejected at FDR ``alpha``.
+
+    Parameters
+    ----------
+    pvalues : array of float, any shape
+        p-values in [0, 1]; NaN entries are not tested (and count as not rejected).
+    alpha : float
+        False discovery rate, 0 < alpha < 1.
+
+    Returns
+    -------
+    bool array, same shape as ``pvalues``
+        True where the hypothesis is rejected (significant).
+
+    Notes
+    -----
+    With the m tested p-values sorted, p_(1) <= ... <= p_(m), reject the hypotheses of
+    p_(1) .. p_(i*) for the largest i* with p_(i*) <= alpha i* / m. Controls the FDR at alpha
+    for independent or positively dependent tests.
+
+    References
+    ----------
+    Benjamini & Hochberg (1995), J. R. Stat. Soc. B 57, 289,
+    doi:10.1111/j.2517-6161.1995.tb02031.x.
+
+    Examples
+    --------
+    >>> fdr_bh([0.01, 0.04, 0.03, 0.20], alpha=0.05).tolist()
+    [True, False, False, False]
+    >>> fdr_bh([0.01, 0.02, 0.03, 0.04], alpha=0.05).tolist()
+    [True, True, True, True]
+    """
+    alpha = float(alpha)
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1); got {alpha}.")
+    p = np.asarray(pvalues, dtype=np.float64)
+    tested = np.isfinite(p)
+    if np.any((p[tested] < 0) | (p[tested] > 1)):
+        raise ValueError("p-values must lie in [0, 1] (NaN = not tested).")
+    out = np.zeros(p.shape, dtype=bool)
+    values = p[tested]
+    m = values.size
+    if m == 0:
+        return out
+    order = np.argsort(values, kind="stable")
+    below = values[order] <= alpha * np.arange(1, m + 1) / m
+    if below.any():
+        last = np.flatnonzero(below)[-1]
+        reject = np.zeros(m, dtype=bool)
+        reject[order[: last + 1]] = True
+        out[tested] = reject
+    return out
+
+
+def _permutations(rng: np.random.Generator, n_draws: int, n: int) -> np.ndarray:
+    """int64 [n_draws, n]: uniform random permutations of n episodes."""
+    return np.argsort(rng.random((n_draws, n)), axis=1).astype(np.int64)
+
+
+def _surrogates(
+    rng: np.random.Generator, method: str, n_draws: int, lengths: np.ndarray, min_shift: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairings ``perm`` and shifts ``shift``, int64 [n_draws, episode]."""
+    n_episodes = lengths.size
+    if method == "episodes":
+        return _permutations(rng, n_draws, n_episodes), np.zeros((n_draws, n_episodes), np.int64)
+    perm = np.broadcast_to(np.arange(n_episodes, dtype=np.int64), (n_draws, n_episodes))
+    span = np.maximum(lengths - 2 * min_shift + 1, 1)  # shifts in [min_shift, L - min_shift]
+    shift = min_shift + np.floor(rng.random((n_draws, n_episodes)) * span).astype(np.int64)
+    shift = np.where(lengths > 0, shift % np.maximum(lengths, 1), 0)
+    return np.ascontiguousarray(perm), shift
+
+
+def _choose_method(surrogates: str, lengths: np.ndarray, min_shift: int) -> str:
+    n_episodes = int((lengths > 0).sum())
+    if surrogates not in ("auto", "episodes", "circular"):
+        raise ValueError(
+            f"surrogates must be 'auto', 'episodes' or 'circular'; got {surrogates!r}."
+        )
+    method = surrogates
+    if method == "auto":
+        method = "episodes" if n_episodes >= MIN_EPISODES_FOR_SHUFFLE else "circular"
+    if method == "episodes" and lengths.size < 2:
+        raise ValueError("episode shuffling needs at least 2 episodes; use surrogates='circular'.")
+    if method == "circular":
+        short = lengths[(lengths > 0) & (lengths <= 2 * min_shift)]
+        if short.size:
+            raise ValueError(
+                f"circular shifts need episodes longer than 2 * (max lag + history) = "
+                f"{2 * min_shift} steps; the shortest has {int(short.min())}. Use fewer lags, "
+                "shorter histories, or surrogates='episodes' with more episodes."
+            )
+    return method
+
+
+def network_inference(
+    data: Any,
+    measure: str = "te",
+    lags: Any = (1,),
+    k: int = 1,
+    l: int = 1,
+    permutations: int = 500,
+    alpha: float = 0.05,
+    fdr: bool = True,
+    surrogates: str = "auto",
+    adaptive: bool = True,
+    seed: int | np.random.Generator | None = 0,
+    bias: str | bool | None = None,
+    n_symbols: int | None = None,
+) -> xr.Dataset:
+    """Test every directed pair of agents at every lag for information transfer.
+
+    Parameters
+    ----------
+    data : xr.Dataset with ``action(episode, step, agent)``, xr.DataArray, or int array
+        ``[episode, step, agent]``
+        Symbols, -1 = padding. Agent names from the ``agent`` coordinate ("0".."N-1" for
+        plain arrays).
+    measure : {"te", "mi"}
+        Lagged transfer entropy T_{Y->X}(u) (lags >= 1) or lagged mutual information
+        I(Y_{t-u}; X_t) (lags >= 0).
+    lags : sequence of int
+        Lags u to test.
+    k, l : int
+        Target and source history lengths (TE only).
+    permutations : int
+        Surrogates per test (upper limit when ``adaptive``).
+    alpha : float
+        Significance level (the FDR when ``fdr``).
+    fdr : bool
+        Apply Benjamini-Hochberg over all tested (source, target, lag) edges.
+    surrogates : {"auto", "episodes", "circular"}
+        Surrogate method (see the module docstring).
+    adaptive : bool
+        Stop drawing surrogates for a test once its decision at ``alpha`` cannot change.
+    seed : int, np.random.Generator or None
+        Randomness of the surrogates.
+    bias : {None, "plugin", "miller-madow"} or bool
+        Estimator for the observed and the surrogate values.
+    n_symbols : int, optional
+        Alphabet size (max + 1 when None).
+
+    Returns
+    -------
+    xr.Dataset
+        Dims (source, target, lag), coords agent names and lags; variables ``value`` (bits),
+        ``p_value``, ``null_mean``, ``null_std`` (bits), ``n_permutations`` (surrogates
+        drawn) and ``significant`` (bool). Diagonal entries are NaN / False.
+
+    Notes
+    -----
+    p = (1 + #{null >= observed}) / (1 + n), never 0. With ``adaptive``, after each batch of
+    surrogates a test is stopped once even zero further exceedances would leave
+    (1 + count) / (1 + permutations) > alpha; its p-value is then estimated from the n drawn
+    so far (it exceeds alpha in any case), so, as BH never rejects a p-value above alpha, the
+    decisions equal those of the full run. Tests that stay significant use all permutations.
+    The plug-in bias (see :func:`~infoflow.measures.transfer_entropy`) is present in the
+    surrogates as well, so the test is unbiased; ``null_mean`` estimates it.
+
+    References
+    ----------
+    Vicente et al. (2011), J. Comput. Neurosci. 30, 45, doi:10.1007/s10827-010-0262-3.
+    Benjamini & Hochberg (1995), doi:10.1111/j.2517-6161.1995.tb02031.x.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> y = rng.integers(0, 2, (20, 50))
+    >>> acts = np.stack([y, np.roll(y, 1, axis=1), rng.integers(0, 2, (20, 50))], axis=2)
+    >>> res = network_inference(acts, lags=[1], permutations=199, seed=0)
+    >>> res.significant.sel(lag=1).values.astype(int).tolist()
+    [[0, 1, 0], [0, 0, 0], [0, 0, 0]]
+    """
+    mm = check_bias(bias)
+    if measure not in ("te", "mi"):
+        raise ValueError(f"measure must be 'te' or 'mi'; got {measure!r}.")
+    lag_arr = check_lags(lags, 1 if measure == "te" else 0)
+    k_eff, l_eff = (int(k), int(l)) if measure == "te" else (0, 1)
+    if k_eff < 0 or l_eff < 1:
+        raise ValueError(f"need k >= 0 and l >= 1; got k={k}, l={l}.")
+    permutations = int(permutations)
+    if permutations < 1:
+        raise ValueError(f"permutations must be >= 1; got {permutations}.")
+    if not 0.0 < float(alpha) < 1.0:
+        raise ValueError(f"alpha must be in (0, 1); got {alpha}.")
+    rng = np.random.default_rng(seed)
+    acts, names = as_actions(data)  # [agent, episode, step]
+    n_agents = acts.shape[0]
+    a = infer_n_symbols([acts], n_symbols)
+    codes = prepare_codes(acts, k_eff, l_eff, a)
+    min_shift = int(lag_arr.max()) + max(k_eff, l_eff)
+    method = _choose_method(surrogates, codes.lengths, min_shift)
+    xlogx = make_xlogx(codes)
+
+    shape = (n_agents, n_agents, lag_arr.size)
+    value = np.full(shape, np.nan)
+    exceed = np.zeros(shape, dtype=np.int64)
+    drawn = np.zeros(shape, dtype=np.int64)
+    total = np.zeros(shape)
+    total_sq = np.zeros(shape)
+    targets = list(range(n_agents))
+    sources = other_agents(n_agents)  # [target, n_agents - 1]
+    observed = sums_to_bits(run_tables(codes, targets, sources, lag_arr), mm)[:, 0]
+    for j in targets:
+        value[sources[j], j] = observed[j]
+    # bookkeeping in [target, source slot, lag] layout, copied to [source, target, lag] at the end
+    obs = observed
+    slot_shape = obs.shape
+    exceed_s = np.zeros(slot_shape, dtype=np.int64)
+    drawn_s = np.zeros(slot_shape, dtype=np.int64)
+    total_s = np.zeros(slot_shape)
+    total_sq_s = np.zeros(slot_shape)
+    active = np.isfinite(obs)
+
+    batch = max(32, -(-permutations // 10))
+    while active.any():
+        n_draws = min(batch, permutations - int(drawn_s[active].max()))
+        perm, shift = _surrogates(rng, method, n_draws, codes.lengths, min_shift)
+        live = [j for j in targets if active[j].any()]
+        sums = run_tables(codes, live, sources[live], lag_arr, perm, shift, active[live], xlogx)
+        null = sums_to_bits(sums, mm)  # [live target, draw, source slot, lag]
+        act = active[live]
+        exceed_s[live] += np.where(act, (null >= obs[live][:, None] - _TIE_TOL).sum(axis=1), 0)
+        drawn_s[live] += np.where(act, n_draws, 0)
+        total_s[live] += np.where(act, np.nansum(null, axis=1), 0.0)
+        total_sq_s[live] += np.where(act, np.nansum(null**2, axis=1), 0.0)
+        if adaptive:
+            active &= (1 + exceed_s) / (1 + permutations) <= alpha
+        active &= drawn_s < permutations
+    for j in targets:
+        exceed[sources[j], j] = exceed_s[j]
+        drawn[sources[j], j] = drawn_s[j]
+        total[sources[j], j] = total_s[j]
+        total_sq[sources[j], j] = total_sq_s[j]
+
+    tested = np.isfinite(value)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_value = np.where(tested, (1 + exceed) / (1 + drawn), np.nan)
+        null_mean = np.where(tested, total / drawn, np.nan)
+        var = (total_sq - drawn * null_mean**2) / np.maximum(drawn - 1, 1)
+        null_std = np.where(tested, np.sqrt(np.maximum(var, 0.0)), np.nan)
+    significant = fdr_bh(p_value, alpha) if fdr else np.where(tested, p_value <= alpha, False)
+
+    dims = ("source", "target", "lag")
+    coords = {"source": names, "target": names, "lag": lag_arr}
+    units = {"units": "bits"}
+    return xr.Dataset(
+        {
+            "value": (dims, value, {"long_name": f"lagged {measure.upper()}", **units}),
+            "p_value": (dims, p_value, {"long_name": "permutation p-value"}),
+            "null_mean": (dims, null_mean, {"long_name": "surrogate mean", **units}),
+            "null_std": (dims, null_std, {"long_name": "surrogate standard deviation", **units}),
+            "n_permutations": (dims, drawn, {"long_name": "surrogates drawn"}),
+            "significant": (dims, significant, {"long_name": "significant edge"}),
+        },
+        coords=coords,
+        attrs={
+            "measure": measure,
+            "k": k_eff,
+            "l": l_eff,
+            "permutations": permutations,
+            "alpha": float(alpha),
+            "fdr": int(bool(fdr)),
+            "surrogates": method,
+            "estimator": "miller-madow" if mm else "plugin",
+            "adaptive": int(bool(adaptive)),
+            "seed": seed if isinstance(seed, int) else str(seed),
+            "n_symbols": a,
+            "units": "bits",
+        },
+    )

@@ -1,0 +1,154 @@
+"""The analysis pipeline on synthetic 5-agent data with planted couplings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from infoflow.analysis import (
+    analyze,
+    compare_measures,
+    format_table,
+    read_results,
+    write_results,
+)
+from infoflow.graph import graphs_by_window, influence_graph
+from infoflow.synthetic import coupled_actions, independent_actions
+from infoflow.trajectory import from_arrays
+
+PLANTED = ((0, 1, 1, 0.5), (2, 3, 2, 0.5), (0, 4, 1, 0.5))  # (source, target, lag, strength)
+EDGES = [("agent_0", "agent_1", 1), ("agent_0", "agent_4", 1), ("agent_2", "agent_3", 2)]
+
+
+def planted(seed: int, **kwargs):
+    return coupled_actions(n_agents=5, n_symbols=4, n_episodes=10, n_steps=200,
+                           couplings=PLANTED, seed=seed, **kwargs)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 3])
+def test_te_graph_recovers_exactly_the_planted_edges(seed) -> None:
+    # FDR at 0.05 allows rare false edges: seed 2's data hold a chance 1 -> 4 dependence at
+    # lag 2 with p about 0.004 (5000 permutations), which passes; these seeds have none
+    results = analyze(planted(seed), measures=("te",), permutations=500, seed=seed)
+    g = influence_graph(results, "te")
+    assert sorted(g.edges(data="te_lag")) == EDGES
+
+
+def test_all_measures_on_one_dataset() -> None:
+    ds = planted(1, influence=True, n_message_symbols=4, message_couplings=((2, 2, 0, 0.8),))
+    rewards = np.where(ds["action"].values >= 0, 1.0, np.nan).astype(np.float32)
+    rewards[..., 0] = 0.0
+    ds["reward"] = (("episode", "step", "agent"), rewards)
+    results = analyze(ds, permutations=200, lags=(2, 1))
+    assert results.attrs["measures"] == "te,mi,kl,comm"
+    assert list(results.attrs["lags"]) == [1, 2]
+    assert results.attrs["notes"] == (  # 5 * 4 pairs * 2 lags = 40 tests
+        "with 200 permutations the smallest p-value, 1/201, is above alpha/40: a single true "
+        "edge cannot pass the FDR correction; use at least 800 permutations")
+    assert results["te"].dims == ("source", "target", "lag")
+    # the logged influence is the true KL of the planted copy channels, 0 elsewhere
+    kl = results["kl_mean"].sel(source="agent_0")
+    assert kl.sel(target="agent_1").item() == pytest.approx(kl.sel(target="agent_4").item())
+    assert kl.sel(target="agent_2").item() == 0.0
+    # speaker 2 says its own next action (copy 0.8): only it is consistent
+    consistency = results["consistency"].values
+    assert consistency.argmax() == 2 and consistency[2] > 0.5
+    assert np.delete(consistency, 2).max() < 0.05
+    # action/action coordination is the lag-1 MI of the planted lag-1 pairs
+    assert results["ic_action"].sel(source="agent_0", target="agent_1").item() == pytest.approx(
+        results["mi"].sel(source="agent_0", target="agent_1", lag=1).item())
+    assert results["ic_action_max"].item() == pytest.approx(
+        float(results["ic_action"].max()))
+    assert "ic_action_influential" in results and "ic_symbol_influential_max" in results
+    np.testing.assert_allclose(results["return"].values, [0.0, 200, 200, 200, 200])
+    np.testing.assert_allclose(results["equality"].values, 1 - (4 * 200 * 2) / (2 * 5 * 800))
+    # every agent has a defined (possibly 0) influence as a source: all influencers, no roles
+    assert results["influencer"].values.all() and "role" not in results
+
+
+def test_results_round_trip_through_netcdf(tmp_path) -> None:
+    results = analyze(planted(2, influence=True), measures=("te", "kl"), permutations=200)
+    back = read_results(write_results(results, tmp_path / "analysis.nc"))
+    assert set(back.data_vars) == set(results.data_vars)
+    np.testing.assert_array_equal(back["te_significant"].values,
+                                  results["te_significant"].values)
+    g, g_back = influence_graph(results), influence_graph(back)
+    assert sorted(g_back.edges(data=True)) == sorted(g.edges(data=True))
+    assert dict(g_back.nodes(data=True)) == dict(g.nodes(data=True))
+    assert back.attrs["measures"] == "te,kl"
+
+
+def test_roles_from_influence_survive_netcdf(tmp_path) -> None:
+    ds = planted(0, influence=True)
+    ds["influence"][:, :, 1:] = np.nan  # only agent_0 is an influencer (basic influence model)
+    results = analyze(ds, measures=("te", "kl"), permutations=500)
+    np.testing.assert_array_equal(results["influencer"].values, [True, False, False, False, False])
+    assert list(results["role"].values) == ["influencer"] + ["influencee"] * 4
+    g = influence_graph(read_results(write_results(results, tmp_path / "a.nc")))
+    assert g.nodes["agent_0"] == {"influencer": True, "role": "influencer"}
+    assert g.nodes["agent_3"] == {"influencer": False, "role": "influencee"}
+    assert g.edges["agent_0", "agent_1"]["kl"] > 0 and "kl" not in g.edges["agent_2", "agent_3"]
+
+
+def test_wrong_dims_named() -> None:
+    ds = planted(0, n_message_symbols=3)
+    ds["message"] = ds["message"].isel(agent=0)
+    with pytest.raises(ValueError, match="variable 'message' has dims \\('episode', 'step'\\)"):
+        analyze(ds, measures=("comm",))
+
+
+def test_default_measures_skip_kl_without_influence() -> None:
+    results = analyze(planted(0), measures=None, permutations=20, lags=(1,))
+    assert results.attrs["measures"] == "te,mi,comm"
+    assert "no 'influence' logged: kl skipped" in results.attrs["notes"]
+    assert "kl_mean" not in results and "consistency" not in results
+
+
+def test_compare_measures_table() -> None:
+    results = analyze(planted(0, influence=True), measures=("te", "mi", "kl"), permutations=50)
+    table = compare_measures(results)
+    assert list(table.data_vars) == ["kl", "mi_lag1", "mi_lag1_p_value", "te", "te_lag",
+                                     "te_p_value", "te_significant"]
+    text = format_table(table).splitlines()
+    assert text[0].split() == ["source", "target", *table.data_vars]
+    assert len(text) == 1 + 20
+    assert text[1].split()[:2] == ["agent_0", "agent_1"]
+
+
+def test_graphs_by_window() -> None:
+    windows = graphs_by_window(planted(1), window=4, permutations=500, lags=(1, 2))
+    assert [(a, b) for a, b, _ in windows] == [(0, 4), (4, 8), (8, 10)]
+    for _, _, g in windows[:2]:  # 4 episodes of 200 steps: every planted edge is found
+        assert set(EDGES) <= set(g.edges(data="te_lag"))
+
+
+def test_independent_data_has_no_edges() -> None:
+    results = analyze(independent_actions(n_agents=5, n_symbols=4, n_episodes=10, n_steps=200),
+                      measures=("te",), permutations=200)
+    assert list(influence_graph(results).edges) == []
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"measures": ("te", "xx")}, "unknown measure 'xx'; choose from te, mi, kl, comm"),
+    ({"measures": ()}, "no measure given"),
+    ({"lags": (0, 1)}, "lag 0 is below 1; pass lags >= 1"),
+    ({"lags": ()}, "no lag given"),
+    ({"history": 0}, "history is 0; pass a target history length >= 1"),
+    ({"permutations": 0}, "permutations is 0; pass at least 1"),
+    ({"alpha": 1.5}, r"alpha is 1.5; pass a significance level in \(0, 1\)"),
+    ({"measures": ("kl",)}, "measure 'kl' needs a logged 'influence' variable"),
+])
+def test_bad_parameters(kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        analyze(planted(0), **kwargs)
+
+
+def test_empty_trajectories() -> None:
+    empty = from_arrays(np.zeros((1, 4, 2), np.int16)).isel(episode=slice(0, 0))
+    with pytest.raises(ValueError, match="the trajectories hold no episode"):
+        analyze(empty)
+
+
+def test_window_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="window must be at least 1 episode"):
+        graphs_by_window(planted(0), window=0)
