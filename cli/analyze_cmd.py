@@ -120,14 +120,19 @@ def default_out(path: Path) -> Path:
               help="Lags in steps, as a range (1-3) or a list (1,2,5).")
 @click.option("--history", default=1, show_default=True, type=int,
               help="Target history length k of transfer entropy.")
-@click.option("--permutations", default=2000, show_default=True, type=int,
+@click.option("--permutations", default=1000, show_default=True, type=int,
               help="Permutation surrogates per test.")
 @click.option("--alpha", default=0.05, show_default=True, type=float,
               help="Significance level (Benjamini-Hochberg FDR over all tests).")
+@click.option("--lag-test", type=click.Choice(["max", "each"]), default="max",
+              show_default=True,
+              help="max: one test per pair on the maximum over lags, edge reported at its best "
+                   "lag (FDR over pairs); each: one test per pair and lag (FDR over all).")
 @seed_option
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output folder. [default: RUN/analysis, or 'analysis' beside the store]")
-def analyze(run_or_store: Path, measures, lags, history, permutations, alpha, seed, out) -> None:
+def analyze(run_or_store: Path, measures, lags, history, permutations, alpha, lag_test, seed,
+            out) -> None:
     """Measure who influences whom in a run directory or trajectory store.
 
     RUN_OR_STORE is a run directory holding trajectories.zarr, a zarr store, or a netCDF
@@ -141,13 +146,13 @@ def analyze(run_or_store: Path, measures, lags, history, permutations, alpha, se
     from infoflow.trajectory import open_trajectories
 
     analysis.check_parameters(measures or analysis.DEFAULT_MEASURES, lags, history,
-                              permutations, alpha)
+                              permutations, alpha, lag_test)
     out = out if out is not None else default_out(run_or_store)
     check_out(out)
     ds = open_trajectories(run_or_store)
     results = analysis.analyze(ds, measures=measures, lags=lags, history=history,
                                permutations=permutations, alpha=alpha, seed=seed,
-                               store=str(run_or_store))
+                               store=str(run_or_store), lag_test=lag_test)
     measure, threshold = graph_measure(results)
     g = influence_graph(results, measure, threshold=threshold)
     comparison = None

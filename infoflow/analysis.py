@@ -22,11 +22,11 @@ from infoflow import __version__
 from infoflow.communication import instantaneous_coordination, return_summary, speaker_consistency
 from infoflow.graph import best_lag
 from infoflow.influence import influence_summary, influential_moments
-from infoflow.significance import network_inference
+from infoflow.significance import LAG_TESTS, network_inference
 from infoflow.trajectory import validate
 
-__all__ = ["analyze", "MEASURES", "DEFAULT_MEASURES", "check_parameters", "write_results",
-           "read_results", "compare_measures", "format_table"]
+__all__ = ["analyze", "MEASURES", "DEFAULT_MEASURES", "check_parameters", "n_tests",
+           "write_results", "read_results", "compare_measures", "format_table"]
 
 MEASURES = ("te", "mi", "kl", "comm")
 """Measures :func:`analyze` knows: transfer entropy, lagged mutual information, the logged
@@ -36,11 +36,13 @@ DEFAULT_MEASURES = MEASURES
 
 _RENAME = {"value": "", "p_value": "_p_value", "null_mean": "_null_mean",
            "null_std": "_null_std", "n_permutations": "_n_permutations",
-           "significant": "_significant"}
+           "significant": "_significant", "edge_p_value": "_edge_p_value",
+           "best_lag": "_best_lag"}
 
 
 def check_parameters(measures: Iterable[str], lags: Sequence[int], history: int,
-                     permutations: int, alpha: float) -> tuple[tuple[str, ...], tuple[int, ...]]:
+                     permutations: int, alpha: float, lag_test: str = "max"
+                     ) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """Validate analysis parameters; return the measures and the sorted unique lags.
 
     Raises
@@ -65,7 +67,21 @@ def check_parameters(measures: Iterable[str], lags: Sequence[int], history: int,
         raise ValueError(f"permutations is {permutations}; pass at least 1 (e.g. 500)")
     if not 0.0 < float(alpha) < 1.0:
         raise ValueError(f"alpha is {alpha}; pass a significance level in (0, 1), e.g. 0.05")
+    if lag_test not in LAG_TESTS:
+        raise ValueError(f"lag_test is {lag_test!r}; pass 'max' (one test per pair) or 'each' "
+                         "(one test per lag)")
     return measures, lags
+
+
+def n_tests(n_agents: int, n_lags: int, lag_test: str = "max") -> int:
+    """Number of tests that Benjamini-Hochberg corrects over: pairs, or (pair, lag) for "each".
+
+    Examples
+    --------
+    >>> n_tests(5, 3, "max"), n_tests(5, 3, "each")
+    (20, 60)
+    """
+    return n_agents * (n_agents - 1) * (n_lags if lag_test == "each" else 1)
 
 
 def _check_data(ds: xr.Dataset) -> None:
@@ -79,10 +95,11 @@ def _check_data(ds: xr.Dataset) -> None:
 
 
 def _network(ds: xr.Dataset, measure: str, lags: tuple[int, ...], history: int,
-             permutations: int, alpha: float, seed: int) -> tuple[xr.Dataset, dict]:
+             permutations: int, alpha: float, seed: int, lag_test: str
+             ) -> tuple[xr.Dataset, dict]:
     kwargs = {"k": history} if measure == "te" else {}
     res = network_inference(ds, measure=measure, lags=lags, permutations=permutations,
-                            alpha=alpha, seed=seed, **kwargs)
+                            alpha=alpha, seed=seed, lag_test=lag_test, **kwargs)
     out = res.rename({v: f"{measure}{suffix}" for v, suffix in _RENAME.items()
                       if v in res.data_vars})
     for name in out.data_vars:
@@ -128,8 +145,9 @@ def _comm(ds: xr.Dataset, notes: list[str]) -> dict[str, xr.DataArray]:
 
 
 def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
-            lags: Sequence[int] = (1, 2, 3), history: int = 1, permutations: int = 2000,
-            alpha: float = 0.05, seed: int = 0, store: str | None = None) -> xr.Dataset:
+            lags: Sequence[int] = (1, 2, 3), history: int = 1, permutations: int = 1000,
+            alpha: float = 0.05, seed: int = 0, store: str | None = None,
+            lag_test: str = "max") -> xr.Dataset:
     """Run the analysis pipeline on trajectories.
 
     Parameters
@@ -147,30 +165,37 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
     permutations : int
         Surrogates per test. The smallest p-value is 1/(1 + permutations), and FDR over m
         tests needs p <= alpha/m for a single edge, so use at least m/alpha (a note in
-        ``attrs["notes"]`` says when there are too few); 5 agents and 3 lags make m = 60.
+        ``attrs["notes"]`` says when there are too few): with 5 agents and 3 lags, m = 20
+        pairs for ``lag_test="max"`` (400 permutations), m = 60 for ``"each"`` (1200).
     alpha : float
-        Significance level, Benjamini-Hochberg FDR over all tested (source, target, lag).
+        Significance level, Benjamini-Hochberg FDR over all tests (see ``lag_test``).
     seed : int
         Seed of the surrogates.
     store : str, optional
         Path of the store, recorded in ``attrs["source"]`` (default: ``ds.encoding["source"]``).
+    lag_test : {"max", "each"}
+        ``"max"``: one test per ordered pair on the maximum over lags (FDR over pairs; an
+        edge is significant at its best lag); ``"each"``: one test per (pair, lag), FDR over
+        all of them. See :func:`infoflow.significance.network_inference`.
 
     Returns
     -------
     xr.Dataset
         Dims (source, target, lag), agent, episode. Variables, where computed:
-        ``te``, ``te_p_value``, ``te_null_mean``, ``te_null_std``, ``te_significant`` (and the
-        same for ``mi``) over (source, target, lag), bits; ``kl_mean``, ``kl_sparsity``
-        (source, target), ``kl_episode_mean`` (episode, source, target), ``influencer``,
-        ``moment_fraction``, ``role`` (agent); ``ic_action``, ``ic_symbol`` and their
-        ``_influential`` variants (source, target) with ``_max`` scalars, ``consistency``
-        (agent); ``return`` (agent), ``episode_return`` (episode, agent),
-        ``collective_return``, ``equality``, ``return_equality`` (episode). Attributes record
-        the parameters, ``infoflow_version``, ``source`` and ``notes``.
+        ``te``, ``te_p_value``, ``te_null_mean``, ``te_null_std``, ``te_n_permutations``,
+        ``te_significant`` (and the same for ``mi``) over (source, target, lag), bits; with
+        ``lag_test="max"`` also ``te_edge_p_value`` and ``te_best_lag`` (source, target);
+        ``kl_mean``, ``kl_sparsity`` (source, target), ``kl_episode_mean`` (episode, source,
+        target), ``influencer``, ``moment_fraction``, ``role`` (agent); ``ic_action``,
+        ``ic_symbol`` and their ``_influential`` variants (source, target) with ``_max``
+        scalars, ``consistency`` (agent); ``return`` (agent), ``episode_return`` (episode,
+        agent), ``collective_return``, ``equality``, ``return_equality`` (episode).
+        Attributes record the parameters (``lag_test`` among them), ``infoflow_version``,
+        ``source`` and ``notes``.
     """
     explicit = measures is not None
     measures, lags = check_parameters(DEFAULT_MEASURES if measures is None else measures,
-                                      lags, history, permutations, alpha)
+                                      lags, history, permutations, alpha, lag_test)
     _check_data(ds)
     notes: list[str] = []
     if "kl" in measures and "influence" not in ds.data_vars:
@@ -179,14 +204,14 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
                              "trajectories lack; leave 'kl' out of the measures")
         measures = tuple(m for m in measures if m != "kl")
         notes.append("no 'influence' logged: kl skipped")
-    n_agents = ds.sizes["agent"]
-    n_tests = n_agents * (n_agents - 1) * len(lags)
-    if ({"te", "mi"} & set(measures) and n_tests > 0
-            and 1.0 / (1 + int(permutations)) > float(alpha) / n_tests):
+    tests = n_tests(ds.sizes["agent"], len(lags), lag_test)
+    if ({"te", "mi"} & set(measures) and tests > 0
+            and 1.0 / (1 + int(permutations)) > float(alpha) / tests):
         notes.append(
             f"with {permutations} permutations the smallest p-value, 1/{int(permutations) + 1}, "
-            f"is above alpha/{n_tests}: a single true edge cannot pass the FDR correction; use "
-            f"at least {int(np.ceil(n_tests / float(alpha)))} permutations"
+            f"is above alpha/{tests} ({tests} tests with lag_test {lag_test}): a single true "
+            f"edge cannot pass the FDR correction; use at least "
+            f"{int(np.ceil(tests / float(alpha)))} permutations"
         )
     ds = ds.load()
     parts: list[xr.Dataset] = []
@@ -194,7 +219,7 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
     for m in ("te", "mi"):
         if m in measures:
             res, info = _network(ds, m, lags, int(history), int(permutations), float(alpha),
-                                 int(seed))
+                                 int(seed), lag_test)
             parts.append(res)
             attrs.update(info)
     names = ds["agent"].values
@@ -221,6 +246,7 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
         "alpha": float(alpha),
         "seed": int(seed),
         "fdr": "benjamini-hochberg",
+        "lag_test": lag_test,
         **attrs,
         "infoflow_version": __version__,
         "source": str(source),
@@ -263,7 +289,8 @@ def compare_measures(results: xr.Dataset) -> xr.Dataset:
     xr.Dataset
         (source, target): ``kl`` (mean logged influence, nats), ``mi_lag1`` and
         ``mi_lag1_p_value`` (lagged MI at lag 1, bits), ``te``, ``te_lag``, ``te_p_value``,
-        ``te_significant`` (TE at its best lag), each where ``results`` has it.
+        ``te_significant`` (TE at its best lag; ``te_p_value`` is the pair's edge p-value for
+        results of ``lag_test="max"``), each where ``results`` has it.
     """
     out = {}
     if "kl_mean" in results.data_vars:

@@ -8,7 +8,9 @@ GEXF and node-link JSON; :func:`graphs_by_window` builds one graph per window of
 
 Results variables used (all optional except the chosen measure):
 
-* ``te``, ``mi`` (source, target, lag) with ``<m>_p_value`` and ``<m>_significant``;
+* ``te``, ``mi`` (source, target, lag) with ``<m>_p_value`` and ``<m>_significant``, and
+  (source, target) ``<m>_edge_p_value`` and ``<m>_best_lag`` where the results come from the
+  pair-level test (``lag_test="max"``): an edge then carries its best lag and edge p-value;
 * ``kl_mean``, ``kl_sparsity``, ``ic_action``, ``ic_symbol`` (source, target) and their
   ``*_influential`` variants;
 * ``return``, ``influencer``, ``role``, ``consistency`` (agent) as node attributes.
@@ -50,18 +52,36 @@ def _builtin(value):
     return value
 
 
+def _pair_var(results: xr.Dataset, name: str) -> np.ndarray | None:
+    """``results[name]`` as an array [source, target], or None if absent."""
+    if name not in results.data_vars:
+        return None
+    return np.asarray(results[name].transpose("source", "target").values)
+
+
 def _significance(results: xr.Dataset, measure: str, alpha: float | None) -> np.ndarray | None:
-    """bool array like ``results[measure]``: stored flags, or BH-FDR at ``alpha`` if given."""
+    """bool array like ``results[measure]``: stored flags, or BH-FDR at ``alpha`` if given.
+
+    With ``<measure>_edge_p_value`` and ``<measure>_best_lag`` (pair-level test), ``alpha``
+    re-tests the pairs' edge p-values and flags each significant pair at its best lag.
+    """
     if alpha is not None:
         if not 0.0 < alpha < 1.0:
             raise ValueError(f"alpha must be in (0, 1), not {alpha}")
+        from infoflow.significance import fdr_bh
+
+        edge_p = _pair_var(results, f"{measure}_edge_p_value")
+        best = _pair_var(results, f"{measure}_best_lag")
+        if edge_p is not None and best is not None and "lag" in results[measure].dims:
+            lags = np.asarray(results["lag"].values)
+            sig = fdr_bh(edge_p, alpha=alpha)[..., None] & (lags == best[..., None])
+            return np.asarray(xr.DataArray(sig, dims=("source", "target", "lag"))
+                              .transpose(*results[measure].dims).values, dtype=bool)
         name = f"{measure}_p_value"
         if name not in results.data_vars:
             raise ValueError(
                 f"results have no '{name}' to test at alpha={alpha}; pass threshold= instead"
             )
-        from infoflow.significance import fdr_bh
-
         p = results[name].transpose(*results[measure].dims).values
         return np.asarray(fdr_bh(p, alpha=alpha), dtype=bool)
     name = f"{measure}_significant"
@@ -94,6 +114,9 @@ def best_lag(results: xr.Dataset, measure: str = "te", alpha: float | None = Non
         (source, target): ``value`` (bits), ``lag`` (int, 0 where every lag is NaN),
         ``p_value`` and ``significant`` (where available). Where some lag is significant, the
         largest significant value is chosen (``significant_first``), else the largest value.
+        Results of the pair-level test (with ``<measure>_best_lag``) give the stored best lag
+        (the largest value, where every significant flag lies) and, as ``p_value``, the
+        pair's ``<measure>_edge_p_value``.
     """
     if measure not in results.data_vars or "lag" not in results[measure].dims:
         raise ValueError(f"results have no lagged variable {measure!r}; run analyze with it")
@@ -110,13 +133,20 @@ def best_lag(results: xr.Dataset, measure: str = "te", alpha: float | None = Non
     idx = score.argmax(axis=-1)[..., None]  # [S, R, 1]
     undefined = ~np.isfinite(v).any(axis=-1)
     lags = np.asarray(da["lag"].values)
+    stored = _pair_var(results, f"{measure}_best_lag")
+    if stored is not None:  # pair-level test: its best lag, where it is one of the lags
+        match = lags == stored[..., None]  # [S, R, L]
+        idx = np.where(match.any(-1, keepdims=True), match.argmax(-1)[..., None], idx)
     out = {
         "value": (("source", "target"), np.where(undefined, np.nan,
                                                  np.take_along_axis(v, idx, -1)[..., 0])),
         "lag": (("source", "target"), np.where(undefined, 0, lags[idx[..., 0]]).astype(np.int32)),
     }
     p_name = f"{measure}_p_value"
-    if p_name in results.data_vars:
+    edge_p = _pair_var(results, f"{measure}_edge_p_value")
+    if edge_p is not None:
+        out["p_value"] = (("source", "target"), np.where(undefined, np.nan, edge_p))
+    elif p_name in results.data_vars:
         p = np.asarray(results[p_name].transpose("source", "target", "lag").values, float)
         out["p_value"] = (("source", "target"),
                           np.where(undefined, np.nan, np.take_along_axis(p, idx, -1)[..., 0]))
@@ -181,6 +211,8 @@ def influence_graph(results: xr.Dataset, measure: str = "te", alpha: float | Non
         known. Edges k -> j (k != j), with ``weight`` (the measure's value) and every measure
         available: ``te``, ``te_lag``, ``te_p_value``, ``mi``, ``mi_lag``, ``mi_p_value``,
         ``kl``, ``kl_sparsity``, ``ic_action``, ``ic_symbol``. NaN attributes are left out.
+        ``<m>_lag`` is the stored best lag and ``<m>_p_value`` the edge p-value where the
+        results come from the pair-level test (``lag_test="max"``).
     """
     for dim in ("source", "target"):
         if dim not in results.coords:
@@ -303,9 +335,9 @@ def read_graph(path: str | Path) -> nx.DiGraph:
 
 
 def graphs_by_window(ds: xr.Dataset, window: int, measure: str = "te",
-                     lags: Sequence[int] = (1, 2, 3), history: int = 1, permutations: int = 2000,
-                     alpha: float = 0.05, threshold: float | None = None, seed: int = 0
-                     ) -> list[tuple[int, int, nx.DiGraph]]:
+                     lags: Sequence[int] = (1, 2, 3), history: int = 1, permutations: int = 1000,
+                     alpha: float = 0.05, threshold: float | None = None, seed: int = 0,
+                     lag_test: str = "max") -> list[tuple[int, int, nx.DiGraph]]:
     """One influence graph per consecutive window of ``window`` episodes (training time).
 
     Parameters
@@ -314,7 +346,7 @@ def graphs_by_window(ds: xr.Dataset, window: int, measure: str = "te",
         Trajectories (schema of :mod:`infoflow.trajectory`).
     window : int
         Episodes per window; the last window holds the remainder (it may be shorter).
-    measure, lags, history, permutations, alpha, seed
+    measure, lags, history, permutations, alpha, seed, lag_test
         As in :func:`infoflow.analysis.analyze` (one measure).
     threshold : float, optional
         As in :func:`influence_graph`.
@@ -336,6 +368,6 @@ def graphs_by_window(ds: xr.Dataset, window: int, measure: str = "te",
         stop = min(start + window, n)
         part = ds.isel(episode=slice(start, stop))
         res = analyze(part, measures=(measure,), lags=lags, history=history,
-                      permutations=permutations, alpha=alpha, seed=seed)
+                      permutations=permutations, alpha=alpha, seed=seed, lag_test=lag_test)
         graphs.append((start, stop, influence_graph(res, measure, threshold=threshold)))
     return graphs

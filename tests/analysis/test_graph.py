@@ -44,6 +44,38 @@ def make_results() -> xr.Dataset:
     )
 
 
+def make_max_results() -> xr.Dataset:
+    """make_results() as the pair-level test gives it: one edge p-value and best lag per pair,
+    significance only at the best lag (a->b at lag 1 although lag 2's own p-value is smaller)."""
+    res = make_results()
+    edge_p = np.array([[NAN, 0.003, 0.6], [0.9, NAN, 0.001], [0.08, 0.9, NAN]])
+    best = np.array([[-1, 1, 1], [2, -1, 1], [1, 2, -1]])  # argmax of te over lags
+    sig = np.zeros(res["te"].shape, dtype=bool)
+    sig[0, 1, 0] = sig[1, 2, 0] = True
+    pair = ("source", "target")
+    return res.assign(te_edge_p_value=(pair, edge_p), te_best_lag=(pair, best),
+                      te_significant=(res["te"].dims, sig))
+
+
+def test_pair_level_results_give_best_lag_and_edge_p_value() -> None:
+    g = influence_graph(make_max_results(), "te")
+    assert sorted(g.edges(data="te_lag")) == [("a", "b", 1), ("b", "c", 1)]
+    assert g.edges["a", "b"]["weight"] == 0.50 and g.edges["a", "b"]["te_p_value"] == 0.003
+    b = best_lag(make_max_results(), "te")
+    assert b["lag"].sel(source="c", target="b").item() == 2  # the stored best lag
+    assert b["p_value"].sel(source="b", target="c").item() == 0.001
+    assert b["lag"].sel(source="a", target="a").item() == 0  # -1 stored: no lag
+
+
+def test_alpha_retests_pair_level_edge_p_values() -> None:
+    # BH over the 6 edge p-values: at 0.01 the thresholds 0.00167, 0.00333 pass 0.001 and
+    # 0.003; at 0.008 (0.00133, 0.00267) only 0.001
+    g = influence_graph(make_max_results(), "te", alpha=0.01)
+    assert sorted(g.edges(data="te_lag")) == [("a", "b", 1), ("b", "c", 1)]
+    g = influence_graph(make_max_results(), "te", alpha=0.008)
+    assert sorted(g.edges(data="te_lag")) == [("b", "c", 1)]
+
+
 def test_best_lag_prefers_significant_lag() -> None:
     b = best_lag(make_results(), "te")
     assert b["lag"].sel(source="a", target="b").item() == 2

@@ -42,9 +42,14 @@ def test_all_measures_on_one_dataset() -> None:
     results = analyze(ds, permutations=200, lags=(2, 1))
     assert results.attrs["measures"] == "te,mi,kl,comm"
     assert list(results.attrs["lags"]) == [1, 2]
-    assert results.attrs["notes"] == (  # 5 * 4 pairs * 2 lags = 40 tests
-        "with 200 permutations the smallest p-value, 1/201, is above alpha/40: a single true "
-        "edge cannot pass the FDR correction; use at least 800 permutations")
+    assert results.attrs["notes"] == (  # 5 * 4 = 20 pair tests (lag_test "max")
+        "with 200 permutations the smallest p-value, 1/201, is above alpha/20 (20 tests with "
+        "lag_test max): a single true edge cannot pass the FDR correction; use at least 400 "
+        "permutations")
+    assert results.attrs["lag_test"] == "max"
+    assert results["te_best_lag"].dims == ("source", "target")
+    assert results["te_best_lag"].sel(source="agent_0", target="agent_1").item() == 1
+    assert results["mi_edge_p_value"].sel(source="agent_2", target="agent_3").item() < 0.05
     assert results["te"].dims == ("source", "target", "lag")
     # the logged influence is the true KL of the planted copy channels, 0 elsewhere
     kl = results["kl_mean"].sel(source="agent_0")
@@ -64,6 +69,24 @@ def test_all_measures_on_one_dataset() -> None:
     np.testing.assert_allclose(results["equality"].values, 1 - (4 * 200 * 2) / (2 * 5 * 800))
     # every agent has a defined (possibly 0) influence as a source: all influencers, no roles
     assert results["influencer"].values.all() and "role" not in results
+
+
+@pytest.mark.parametrize(("lag_test", "permutations", "note"), [
+    ("each", 1000, "above alpha/60 (60 tests with lag_test each)"),  # 5 * 4 pairs * 3 lags
+    ("each", 1200, ""),
+    ("max", 398, "above alpha/20 (20 tests with lag_test max)"),
+    ("max", 400, ""),
+])
+def test_too_few_permutations_note_counts_the_tests(lag_test, permutations, note) -> None:
+    results = analyze(planted(0), measures=("te",), permutations=permutations, lags=(1, 2, 3),
+                      lag_test=lag_test)
+    if note:
+        assert note in results.attrs["notes"]
+    else:
+        assert "smallest p-value" not in results.attrs["notes"]
+    assert results.attrs["lag_test"] == lag_test
+    assert ("te_best_lag" in results) == (lag_test == "max")
+    assert sorted(influence_graph(results).edges(data="te_lag")) == EDGES
 
 
 def test_results_round_trip_through_netcdf(tmp_path) -> None:
@@ -136,6 +159,7 @@ def test_independent_data_has_no_edges() -> None:
     ({"history": 0}, "history is 0; pass a target history length >= 1"),
     ({"permutations": 0}, "permutations is 0; pass at least 1"),
     ({"alpha": 1.5}, r"alpha is 1.5; pass a significance level in \(0, 1\)"),
+    ({"lag_test": "min"}, "lag_test is 'min'; pass 'max' \\(one test per pair\\) or 'each'"),
     ({"measures": ("kl",)}, "measure 'kl' needs a logged 'influence' variable"),
 ])
 def test_bad_parameters(kwargs, message) -> None:

@@ -41,7 +41,8 @@ def test_fdr_bh_bad_input(p, alpha, match):
         fdr_bh(p, alpha)
 
 
-def _false_positive_rate(n_symbols, k, shape, lags, n_datasets, surrogates="auto"):
+def _false_positive_rate(n_symbols, k, shape, lags, n_datasets, surrogates="auto",
+                         lag_test="each"):
     """Fraction of tests significant at ALPHA (no FDR) on independent agents, and the same
     fraction under the asymptotic null 2 N ln2 TE ~ chi2(A^k (A - 1)^2).
 
@@ -51,7 +52,7 @@ def _false_positive_rate(n_symbols, k, shape, lags, n_datasets, surrogates="auto
     for seed in range(n_datasets):
         acts = np.random.default_rng(seed).integers(0, n_symbols, shape)
         res = network_inference(acts, lags=lags, k=k, permutations=199, fdr=False, seed=seed,
-                                surrogates=surrogates)
+                                surrogates=surrogates, lag_test=lag_test)
         mask = np.isfinite(res.value.values)
         tested += int(mask.sum())
         significant += int(res.significant.values[mask].sum())
@@ -75,6 +76,20 @@ def test_false_positive_rate_circular_shift():
     assert fpr <= ALPHA + 0.02
 
 
+def test_edge_test_calibration_on_independent_data():
+    """Pair-level (max over lags 1-3) tests at alpha without FDR: false-positive rate of pairs."""
+    significant = tested = 0
+    for seed in range(100):
+        acts = np.random.default_rng(1000 + seed).integers(0, 4, (10, 200, 2))
+        res = network_inference(acts, lags=(1, 2, 3), permutations=199, fdr=False, seed=seed)
+        pairs = np.isfinite(res.edge_p_value.values)
+        tested += int(pairs.sum())
+        significant += int(res.significant.any("lag").values[pairs].sum())
+        assert (res.edge_p_value.values[pairs] >= res.p_value.min("lag").values[pairs]).all()
+    assert tested == 200
+    assert 0.02 <= significant / tested <= ALPHA + 0.02
+
+
 def test_false_positive_rate_sparse_where_chi2_fails():
     # A = 9, k = 3: 46,656 cells of (source, next, past) for 10^4 samples per test
     fpr, chi2_fpr, tested = _false_positive_rate(9, 3, (10, 1000, 2), (1,), 100)
@@ -91,43 +106,121 @@ def _planted(seed, n_episodes=10, n_steps=1000, min_length=None):
     return ds, {(c[0], c[1], c[2]) for c in couplings}
 
 
-@pytest.mark.parametrize(("seed", "min_length"), [(0, None), (1, None), (2, 400)])
-def test_recovers_planted_edges(seed, min_length):
-    ds, planted = _planted(seed, min_length=min_length)  # seed 2: ragged, padded episodes
-    res = network_inference(ds, lags=(1, 2, 3), permutations=500, seed=seed)
+def _edges(res):
+    """Significant (source, target, lag) as agent indices and lags."""
     lags = res.lag.values
-    found = {(int(s), int(t), int(lags[u])) for s, t, u in np.argwhere(res.significant.values)}
-    assert found == planted
+    return {(int(s), int(t), int(lags[u])) for s, t, u in np.argwhere(res.significant.values)}
+
+
+@pytest.mark.parametrize("lag_test", ["max", "each"])
+@pytest.mark.parametrize(("seed", "min_length"), [(0, None), (1, None), (2, 400)])
+def test_recovers_planted_edges(seed, min_length, lag_test):
+    ds, planted = _planted(seed, min_length=min_length)  # seed 2: ragged, padded episodes
+    res = network_inference(ds, lags=(1, 2, 3), permutations=500, seed=seed, lag_test=lag_test)
+    assert _edges(res) == planted
     assert list(res.source.values) == [f"agent_{i}" for i in range(5)]
     assert res.p_value.values[0, 1, 0] == pytest.approx(1 / 501)
     assert res.n_permutations.values[0, 1, 0] == 500
+    assert res.attrs["lag_test"] == lag_test
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_recovers_a_single_planted_edge_with_500_permutations(seed):
+    """One edge among 20 pairs: BH's rank-1 threshold 0.05/20 = 0.0025 >= 1/501 for the
+    pair test, while the per-lag test's 0.05/60 = 0.00083 < 1/501 can never be met."""
+    synthetic = pytest.importorskip("infoflow.synthetic")
+    source, target, lag = seed % 5, (seed + 2) % 5, 1 + seed % 3
+    ds = synthetic.coupled_actions(5, 8, 10, 1000, couplings=[(source, target, lag, 0.3)],
+                                   seed=seed)
+    res = network_inference(ds, lags=(1, 2, 3), permutations=500, seed=seed)
+    assert _edges(res) == {(source, target, lag)}
+    assert res.best_lag.values[source, target] == lag
+    assert res.edge_p_value.values[source, target] == pytest.approx(1 / 501)
+    each = network_inference(ds, lags=(1, 2, 3), permutations=500, seed=seed, lag_test="each")
+    assert _edges(each) == set()
+    assert each.p_value.values[source, target, lag - 1] == pytest.approx(1 / 501)
 
 
 def test_recovers_with_circular_shifts_and_mi():
     ds, planted = _planted(5, n_episodes=2, n_steps=3000)
     res = network_inference(ds, lags=(1, 2, 3), permutations=500, seed=1)
     assert res.attrs["surrogates"] == "circular"
-    lags = res.lag.values
-    found = {(int(s), int(t), int(lags[u])) for s, t, u in np.argwhere(res.significant.values)}
-    assert found == planted
-    # 80 tests: BH needs p <= 0.05 * 3 / 80 for three edges, so more than 533 permutations
-    mi = network_inference(ds, measure="mi", lags=(0, 1, 2, 3), permutations=999, seed=1)
-    found = {(int(s), int(t), int(mi.lag.values[u]))
-             for s, t, u in np.argwhere(mi.significant.values)}
-    assert found == planted
+    assert _edges(res) == planted
+    # per lag, 80 tests: BH needs p <= 0.05 * 3 / 80 for three edges, so more than 533
+    # permutations; the pair test (20 tests, p <= 0.05 * 3 / 20) needs more than 133
+    mi = network_inference(ds, measure="mi", lags=(0, 1, 2, 3), permutations=999, seed=1,
+                           lag_test="each")
+    assert _edges(mi) == planted
+    mi = network_inference(ds, measure="mi", lags=(0, 1, 2, 3), permutations=200, seed=1)
+    assert _edges(mi) == planted
 
 
-def test_adaptive_stop_keeps_decisions():
+@pytest.mark.parametrize("lag_test", ["max", "each"])
+def test_adaptive_stop_keeps_decisions(lag_test):
     ds, _ = _planted(3, n_episodes=10, n_steps=300)
-    full = network_inference(ds, lags=(1, 2), permutations=200, seed=4, adaptive=False)
-    fast = network_inference(ds, lags=(1, 2), permutations=200, seed=4, adaptive=True)
+    kwargs = {"lags": (1, 2), "permutations": 200, "seed": 4, "lag_test": lag_test}
+    full = network_inference(ds, adaptive=False, **kwargs)
+    fast = network_inference(ds, adaptive=True, **kwargs)
     np.testing.assert_array_equal(full.significant.values, fast.significant.values)
     done = fast.n_permutations.values == 200
     np.testing.assert_array_equal(full.p_value.values[done], fast.p_value.values[done])
     stopped = np.isfinite(fast.value.values) & ~done
     assert stopped.sum() > 10  # null tests stop early ...
-    assert (fast.p_value.values[stopped] > ALPHA).all()  # ... and only when p > alpha is sure
+    if lag_test == "each":
+        assert (fast.p_value.values[stopped] > ALPHA).all()  # ... only when p > alpha is sure
+    else:  # a pair stops as a whole, once its edge p-value exceeds alpha
+        np.testing.assert_array_equal(stopped.any(-1), stopped.all(-1))
+        assert (fast.edge_p_value.values[stopped.any(-1)] > ALPHA).all()
+        pair_done = done.all(-1) & np.isfinite(fast.edge_p_value.values)
+        np.testing.assert_array_equal(full.edge_p_value.values[pair_done],
+                                      fast.edge_p_value.values[pair_done])
+        np.testing.assert_array_equal(full.best_lag.values, fast.best_lag.values)
     assert (full.n_permutations.values[np.isfinite(full.value.values)] == 200).all()
+
+
+@pytest.mark.parametrize("method", ["episodes", "circular"])
+def test_max_statistic_equals_brute_force(method):
+    """Edge p-values, per-lag p-values and best lags equal a brute-force computation: TE on
+    explicitly re-paired source series, max over lags per draw, the same draws."""
+    from infoflow.measures import transfer_entropy
+    from infoflow.significance import _surrogates
+
+    rng = np.random.default_rng(11)
+    n_episodes, n_steps, lags, n_perm, seed = 10, 60, (1, 2, 3), 30, 5
+    acts = rng.integers(0, 3, (n_episodes, n_steps, 3))  # [episode, step, agent]
+    copy = rng.random((n_episodes, n_steps - 2)) < 0.6
+    acts[:, 2:, 1] = np.where(copy, acts[:, :-2, 0], acts[:, 2:, 1])  # 0 -> 1 at lag 2
+    lengths = np.array([60, 45, 60, 52, 60, 60, 38, 60, 50, 60])
+    for e, n in enumerate(lengths):
+        acts[e, n:] = -1
+    res = network_inference(acts, lags=lags, permutations=n_perm, seed=seed, fdr=False,
+                            adaptive=False, surrogates=method)
+    perm, shift = _surrogates(np.random.default_rng(seed), method, n_perm, lengths,
+                              max(lags) + 1)
+    for s in range(3):
+        for t in range(3):
+            if s == t:
+                continue
+            y, x = acts[..., s], acts[..., t]
+            obs = np.array([transfer_entropy(y, x, lag=u) for u in lags])
+            null = np.empty((n_perm, len(lags)))
+            for b in range(n_perm):
+                src = np.full_like(y, -1)
+                for e in range(n_episodes):
+                    e2, sh, n = perm[b, e], shift[b, e], lengths[perm[b, e]]
+                    src[e, :n] = np.roll(y[e2, :n], -sh)  # src[t] = y[e2, (t + sh) mod n]
+                null[b] = [transfer_entropy(src, x, lag=u) for u in lags]
+            p_edge = (1 + (null.max(1) >= obs.max() - 1e-12).sum()) / (1 + n_perm)
+            p_lag = (1 + (null >= obs - 1e-12).sum(0)) / (1 + n_perm)
+            assert res.edge_p_value.values[s, t] == pytest.approx(p_edge, abs=1e-12)
+            np.testing.assert_allclose(res.p_value.values[s, t], p_lag, atol=1e-12)
+            np.testing.assert_allclose(res.value.values[s, t], obs, atol=1e-12)
+            np.testing.assert_allclose(res.null_mean.values[s, t], null.mean(0), atol=1e-12)
+            assert res.best_lag.values[s, t] == lags[int(obs.argmax())]
+            sig = np.zeros(len(lags), dtype=bool)
+            sig[int(obs.argmax())] = p_edge <= ALPHA
+            np.testing.assert_array_equal(res.significant.values[s, t], sig)
+    assert res.significant.values[0, 1, 1]  # the planted edge, at lag 2
 
 
 def test_result_dataset_layout():
@@ -136,7 +229,16 @@ def test_result_dataset_layout():
     res = network_inference(acts, lags=[1, 2], permutations=40, seed=0, bias="miller-madow")
     assert dict(res.sizes) == {"source": 3, "target": 3, "lag": 2}
     assert set(res.data_vars) == {"value", "p_value", "null_mean", "null_std",
-                                  "n_permutations", "significant"}
+                                  "n_permutations", "significant", "edge_p_value", "best_lag"}
+    assert res.edge_p_value.dims == res.best_lag.dims == ("source", "target")
+    assert res.best_lag.dtype == np.int64 and res.attrs["lag_test"] == "max"
+    np.testing.assert_array_equal(np.diag(res.best_lag.values), [-1, -1, -1])
+    assert np.isnan(np.diag(res.edge_p_value.values)).all()
+    each = network_inference(acts, lags=[1, 2], permutations=40, seed=0, lag_test="each")
+    assert set(each.data_vars) == {"value", "p_value", "null_mean", "null_std",
+                                   "n_permutations", "significant"}
+    assert each.attrs["lag_test"] == "each"
+    assert all(isinstance(v, (str, int, float)) for v in res.attrs.values())  # netCDF-ready
     assert list(res.source.values) == ["0", "1", "2"] and list(res.lag.values) == [1, 2]
     assert res.attrs["surrogates"] == "episodes" and res.attrs["estimator"] == "miller-madow"
     assert res.attrs["measure"] == "te" and res.attrs["permutations"] == 40
@@ -152,6 +254,7 @@ def test_result_dataset_layout():
     ("kwargs", "match"),
     [
         ({"measure": "kl"}, "measure must be"),
+        ({"lag_test": "min"}, "lag_test must be 'max'"),
         ({"surrogates": "bootstrap"}, "surrogates must be"),
         ({"permutations": 0}, "permutations must be"),
         ({"alpha": 1.5}, "alpha must be"),

@@ -45,6 +45,9 @@ def test_help(command) -> None:
     result = invoke(command, "--help")
     assert result.exit_code == 0
     assert "Usage: cli " + command in result.output
+    if command == "analyze":
+        assert "--lag-test [max|each]" in result.output
+        assert "[default: 1000]" in result.output  # --permutations
 
 
 def test_analyze_writes_every_file(run_dir, tmp_path) -> None:
@@ -67,6 +70,26 @@ def test_analyze_default_out_is_run_analysis(run_dir) -> None:
     assert sorted(p.name for p in (run_dir / "analysis").iterdir()) == [
         "analysis.nc", "graph.gexf", "graph.graphml", "graph.json", "graph.png", "te_by_lag.png"]
     assert "use at least 120 permutations" in result.output
+
+
+@pytest.mark.parametrize("lag_test", ["max", "each"])
+def test_analyze_lag_test(run_dir, tmp_path, lag_test) -> None:
+    # 3 agents, lags 1, 2, 150 permutations: the smallest p-value 1/151 = 0.0066 is below
+    # BH's rank-1 threshold over the 6 pairs ("max": 0.05/6 = 0.0083), not over the 12
+    # (pair, lag) tests ("each": 0.05/12 = 0.0042), hence a note for "each" only
+    out = tmp_path / "out"
+    result = invoke("analyze", run_dir, "--measures", "te", "--lags", "1,2", "--permutations",
+                    150, "--lag-test", lag_test, "--out", out)
+    assert result.exit_code == 0, result.output
+    results = read_results(out / "analysis.nc")
+    assert results.attrs["lag_test"] == lag_test
+    assert ("te_best_lag" in results) == (lag_test == "max")
+    if lag_test == "max":
+        assert "smallest p-value" not in result.output
+        g = read_graph(out / "graph.json")
+        assert ("agent_0", "agent_1", 1) in g.edges(data="te_lag")
+    else:
+        assert "is above alpha/12 (12 tests with lag_test each)" in result.output
 
 
 def test_analyze_netcdf_store(tmp_path) -> None:
@@ -108,6 +131,7 @@ def empty_dir(tmp_path: Path) -> Path:
     (["--lags", "0-2"], "lag 0 is below 1; pass lags >= 1"),
     (["--lags", "a-b"], "'a-b' is not a list of lags such as 1-3 or 1,2,5"),
     (["--permutations", "0"], "permutations is 0; pass at least 1"),
+    (["--lag-test", "min"], "Invalid value for '--lag-test'"),
     (["--alpha", "2"], r"alpha is 2.0; pass a significance level in \(0, 1\)"),
     (["--measures", "kl", "STORE_WITHOUT_INFLUENCE"], "measure 'kl' needs a logged 'influence'"),
     (["MISSING"], "no trajectory store or file at"),
