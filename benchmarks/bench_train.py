@@ -1,0 +1,92 @@
+"""Training throughput end to end (SPEC 9): Cleanup, 5 agents, W workers, agent-steps/s.
+
+Everything a real run does is included: batched envs, acting, the influence computations,
+learning (loss, backward, clip, shared-optimiser step), trajectory logging at the default
+rate and metrics. For each model the rate is measured in steady state, between the first and
+the last episode reported (worker start-up excluded).
+
+Targets (2-core machine): A3C baseline >= 40,000 agent-steps/s; MOA influence >= 25,000;
+influence adds at most 60 % to the baseline's time per step.
+
+Usage::
+
+    python benchmarks/bench_train.py                       # all four models, default sizes
+    python benchmarks/bench_train.py --models a3c moa --steps 400000 --n-envs 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import tempfile
+import time
+
+import torch
+
+from trainers.a3c import train
+from trainers.config import load_config
+
+MODELS = {
+    "a3c": ("A3C baseline", ["model.kind=a3c"]),
+    "influence": ("basic influence", ["model.kind=influence", "model.influencers=1",
+                                      "trainer.beta=0.1"]),
+    "communication": ("communication influence", ["model.kind=communication",
+                                                  "trainer.beta=0.1"]),
+    "moa": ("MOA influence", ["model.kind=moa", "model.moa_visible_only=true",
+                              "trainer.beta=0.1"]),
+}
+
+
+def measure(kind: str, args: argparse.Namespace) -> float:
+    """Steady-state agent-steps/s of one short training run of model ``kind``."""
+    rows: list[tuple[float, int]] = []
+    overrides = [
+        "env.game=cleanup", "env.config.n_agents=5", f"env.n_envs={args.n_envs}",
+        f"env.config.horizon={args.horizon}", f"trainer.workers={args.workers}",
+        f"trainer.rollout_length={args.rollout}", f"trainer.total_steps={args.steps}",
+        "logging.tensorboard=false", *MODELS[kind][1],
+    ]
+    cfg = load_config(overrides=overrides)
+    with tempfile.TemporaryDirectory() as tmp:
+        train(cfg, os.path.join(tmp, "run"), argv=["bench_train"],
+              progress=lambda row: rows.append((time.perf_counter(), int(row["agent_steps"]))))
+    if len(rows) < 2:
+        raise SystemExit(f"{kind}: fewer than 2 episodes reported; raise --steps")
+    (t0, s0), (t1, s1) = rows[0], rows[-1]
+    return (s1 - s0) / (t1 - t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--n-envs", type=int, default=32, help="env copies per worker")
+    parser.add_argument("--rollout", type=int, default=20, help="rollout length")
+    parser.add_argument("--horizon", type=int, default=250,
+                        help="episode length (shorter than 1000 to report more often)")
+    parser.add_argument("--steps", type=int, default=600_000, help="agent steps per model")
+    args = parser.parse_args()
+
+    load = os.getloadavg()[0]
+    rates = {kind: measure(kind, args) for kind in args.models}
+    base = rates.get("a3c")
+    print(f"# bench_train: Cleanup, 5 agents, {args.workers} workers x {args.n_envs} env "
+          f"copies, rollout {args.rollout}, horizon {args.horizon}")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cpu = platform.processor() or platform.machine()
+    print(f"{platform.node()}, {os.cpu_count()} cores, {cpu}, torch {torch.__version__}, "
+          f"{now:%Y-%m-%d %H:%M} UTC, load average {load:.1f} before the runs")
+    print()
+    print("| model | agent-steps/s | time per step vs baseline | target |")
+    print("|---|---:|---:|---|")
+    targets = {"a3c": ">= 40,000", "moa": ">= 25,000"}
+    for kind, rate in rates.items():
+        extra = f"{100 * (base / rate - 1):+.0f} %" if base and kind != "a3c" else "-"
+        target = targets.get(kind, "<= +60 %")
+        print(f"| {MODELS[kind][0]} | {rate:,.0f} | {extra} | {target} |")
+
+
+if __name__ == "__main__":
+    main()

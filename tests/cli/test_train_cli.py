@@ -1,0 +1,106 @@
+"""`infoflow train` and `infoflow evaluate`: help, a tiny run, resume, one-line errors (exit 2)."""
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+
+TINY = [
+    "--game", "harvest", "--n-envs", "2", "--workers", "1", "--seed", "3",
+    "-s", "env.config.n_agents=2", "-s", "env.config.view_radius=2",
+    "-s", "env.config.horizon=10", "-s", "model.hidden_size=8", "-s", "model.fc_sizes=[8]",
+    "-s", "model.influencers=1", "-s", "trainer.rollout_length=5",
+    "-s", "logging.episode_every=1", "-s", "logging.tensorboard=false",
+    "-s", "env.map=@@@@@@\n@P A @\n@AA P@\n@@@@@@",
+]
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_help(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Usage: cli " + command in result.output or "Usage:" in result.output
+
+
+def test_list_presets():
+    result = run("train", "--list-presets")
+    assert result.exit_code == 0
+    assert "quickstart" in result.output.split()
+    assert "cleanup_moa_influence" in result.output.split()
+
+
+def test_train_resume_and_evaluate(tmp_path):
+    out = tmp_path / "run"
+    result = run("train", "--preset", "quickstart", *TINY, "--model", "influence",
+                 "--steps", "8e1", "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "trained to 80 agent steps" in result.output
+    assert (out / "config.toml").is_file() and (out / "trajectories.zarr").is_dir()
+    assert "quickstart" in (out / "README").read_text()
+
+    again = run("train", "--out", out, "--resume", "--steps", 120, "--quiet")
+    assert again.exit_code == 0, again.output
+    assert "trained to 120 agent steps" in again.output
+
+    evaluated = run("evaluate", out, "--episodes", 2, "--out", tmp_path / "eval.zarr")
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "| agent_0 |" in evaluated.output and "collective return" in evaluated.output
+
+    analysed = run("analyze", out, "--permutations", 20, "--lags", "1", "--out", tmp_path / "an")
+    assert analysed.exit_code == 0, analysed.output
+    assert (tmp_path / "an" / "analysis.nc").is_file()
+
+
+def test_train_progress_bar_shows_rate_return_and_beta(tmp_path):
+    result = run("train", "-p", "quickstart", *TINY, "--steps", 40, "--out", tmp_path / "r")
+    assert result.exit_code == 0, result.output
+    assert "steps/s" in result.output and "return" in result.output and "beta" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--preset", "nope"], "unknown preset 'nope'; choose one of: "),
+        (["--preset", "quickstart", "-s", "trainer.sed=1"], "unknown field 'trainer.sed'"),
+        (["--preset", "quickstart", "-s", "trainer.seed=x"], "trainer.seed must be int"),
+        (["--preset", "quickstart", "-s", "nonsense"], "write SECTION.FIELD=VALUE"),
+        (["--config", "missing.toml"], "does not exist"),
+        ([], "give --preset NAME or --config FILE"),
+        (["--preset", "quickstart", "--steps", "0"], "not a positive whole number"),
+        (["--preset", "quickstart", "--steps", "1.5e0"], "not a positive whole number"),
+        (["--resume"], "--resume needs --out"),
+    ],
+)
+def test_errors_are_one_line_with_exit_2(tmp_path, args, message):
+    result = run("train", *args, "--quiet", *([] if "--resume" in args else
+                                               ["--out", tmp_path / "x"]))
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_existing_run_directory_without_resume(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.toml").write_text("")
+    result = run("train", "--preset", "quickstart", "--out", tmp_path / "run", "--quiet")
+    assert result.exit_code == 2
+    assert "already exists; pass --resume" in result.output
+
+
+def test_resume_refuses_config_changes(tmp_path):
+    result = run("train", "--out", tmp_path, "--resume", "--beta", "2")
+    assert result.exit_code == 2
+    assert "only --steps and --workers may change" in result.output
+
+
+def test_evaluate_errors(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"junk")
+    result = run("evaluate", bad)
+    assert result.exit_code == 2 and "not a readable infoflow checkpoint" in result.output
+    result = run("evaluate", bad, "--video", tmp_path / "x.mp4")
+    assert result.exit_code == 2 and ".gif" in result.output

@@ -1,0 +1,68 @@
+"""Run directory: checkpoints (atomic, newest K kept, weights_only), metrics CSV, README."""
+
+import fractions
+
+import pytest
+import torch
+
+from trainers.rundir import CHECKPOINT_FORMAT, MetricsWriter, RunDir, load_checkpoint
+
+
+def test_checkpoints_keep_the_newest_k(tmp_path):
+    run = RunDir(tmp_path / "run")
+    for steps in (10, 200, 3000, 40000):
+        run.save_checkpoint({"format": CHECKPOINT_FORMAT, "x": torch.tensor([steps])}, steps,
+                            keep=2)
+    names = [p.name for p in run.checkpoints()]
+    assert names == ["ckpt_0000000003000.pt", "ckpt_0000000040000.pt"]
+    assert not list(run.checkpoint_dir.glob("*.tmp"))
+    state = load_checkpoint(run.latest_checkpoint())
+    assert int(state["x"]) == 40000
+    assert int(load_checkpoint(tmp_path / "run")["x"]) == 40000  # a run directory works too
+
+
+def test_new_run_refuses_a_used_directory_and_resume_needs_a_run(tmp_path):
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "x").write_text("1")
+    with pytest.raises(FileExistsError, match="already exists; pass --resume"):
+        RunDir(tmp_path / "used")
+    with pytest.raises(FileNotFoundError, match="no config.toml"):
+        RunDir(tmp_path / "used", resume=True)
+    (tmp_path / "used" / "config.toml").write_text("")
+    with pytest.raises(FileNotFoundError, match="no checkpoint to resume from"):
+        RunDir(tmp_path / "used", resume=True)
+    (tmp_path / "empty").mkdir()
+    RunDir(tmp_path / "empty")  # an empty directory is fine
+
+
+def test_load_checkpoint_is_weights_only(tmp_path):
+    path = tmp_path / "foreign.pt"  # an arbitrary Python object: refused, never unpickled
+    torch.save({"format": CHECKPOINT_FORMAT, "obj": fractions.Fraction(1, 3)}, path)
+    with pytest.raises(ValueError, match="not a readable infoflow checkpoint"):
+        load_checkpoint(path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_metrics_columns_fixed_and_continued_on_resume(tmp_path):
+    path = tmp_path / "metrics.csv"
+    writer = MetricsWriter(path)
+    writer.write({"agent_steps": 1, "collective_return": 0.5, "beta": 0.0})
+    writer.write({"agent_steps": 2, "beta": 0.1, "unknown": 3})
+    writer.close()
+    again = MetricsWriter(path)
+    again.write({"agent_steps": 3, "collective_return": -1.0, "beta": 0.2})
+    again.close()
+    lines = path.read_text().splitlines()
+    assert lines == ["agent_steps,collective_return,beta", "1,0.5,0.0", "2,,0.1", "3,-1.0,0.2"]
+
+
+def test_readme_and_config_lines(tmp_path):
+    run = RunDir(tmp_path / "run")
+    run.write_config("[trainer]\nseed = 1\n")
+    run.append_readme(["/usr/bin/infoflow", "train", "--preset", "quickstart"])
+    run.append_readme(["infoflow", "train", "--out", "x y", "--resume"])
+    lines = (tmp_path / "run" / "README").read_text().splitlines()
+    assert lines[0].endswith("infoflow train --preset quickstart")
+    assert lines[1].endswith("infoflow train --out 'x y' --resume")
+    assert run.config_path.read_text() == "[trainer]\nseed = 1\n"

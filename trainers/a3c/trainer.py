@@ -1,0 +1,395 @@
+"""The A3C trainer: W workers on shared parameters, logging, checkpoints, resume (SPEC 3).
+
+:func:`train` runs a whole job in a run directory:
+
+1. set-up: config written back, shared model and shared optimiser (restored on ``resume``),
+   trajectory store and metrics file opened;
+2. workers: ``workers = 1`` runs the :class:`~trainers.a3c.worker.Worker` in this process (fully
+   deterministic for a seed); ``workers > 1`` starts W processes with the spawn method, each
+   with one torch thread and its own batch of E env copies, updating the shared parameters
+   lock-free;
+3. the main process collects each worker's episode summaries and logged episodes, writes
+   ``metrics.csv`` rows and the trajectory store, reports progress, and checkpoints every
+   ``logging.checkpoint_every`` agent steps and at the end.
+
+If a worker dies the trainer says which and why, saves a checkpoint and raises
+:class:`WorkerError`; it never waits on a dead worker (queue reads time out and the process
+sentinels are checked).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import queue as queue_mod
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from trainers.a3c.shared_optim import make_optimizer
+from trainers.a3c.worker import EpisodeResult, Worker, build_env
+from trainers.config import TrainConfig, config_to_toml, resolve_workers
+from trainers.rundir import CHECKPOINT_FORMAT, MetricsWriter, RunDir, load_checkpoint
+from trainers.schedules import influence_weight, learning_rate
+from trainers.trajectory_log import episodes_to_dataset, store_attrs
+
+__all__ = ["train", "WorkerError", "TrainSummary", "build_model", "n_symbols"]
+
+
+class WorkerError(RuntimeError):
+    """A worker process failed; the message names it, the cause and the checkpoint saved."""
+
+
+@dataclass
+class TrainSummary:
+    """What :func:`train` returns."""
+
+    agent_steps: int
+    episodes: int
+    seconds: float
+    checkpoint: Path | None
+    last_stats: dict[str, float]
+
+
+def n_symbols(cfg: TrainConfig) -> int:
+    """Message vocabulary size logged in the store (0 without communication)."""
+    return cfg.model.vocab_size if cfg.model.kind == "communication" else 0
+
+
+def build_model(cfg: TrainConfig, n_agents: int, n_actions: int, obs_shape: tuple[int, ...]):
+    """The agents' model of ``cfg.model``, initialised from ``cfg.trainer.seed``."""
+    from trainers.models import AgentsModel
+
+    return AgentsModel(cfg.model, n_agents=n_agents, n_actions=n_actions,
+                       obs_shape=tuple(obs_shape), seed=cfg.trainer.seed)
+
+
+def _worker_main(rank: int, cfg: TrainConfig, shared, optimizer, step_counts, episode: int,
+                 results, stop) -> None:
+    """Entry point of a worker process: play episodes until the budget or a stop request."""
+    torch.set_num_threads(1)
+    try:
+        worker = Worker(rank, cfg, shared, optimizer, step_counts, episode=episode,
+                        local_copy=True)
+        while not stop.is_set():
+            result = worker.run_episode(should_stop=stop.is_set)
+            results.put(("episode", result))
+            if not result.complete:
+                break
+        results.put(("done", rank, None))
+    except BaseException as exc:  # report anything, including KeyboardInterrupt
+        tb = traceback.format_exc(limit=6)
+        results.put(("error", rank, f"{type(exc).__name__}: {exc}\n{tb}"))
+        raise SystemExit(1) from None
+
+
+class _Run:
+    """State of :func:`train` shared by the in-process and multi-process paths."""
+
+    def __init__(self, cfg: TrainConfig, run: RunDir, resume: bool,
+                 progress: Callable[[dict], None] | None) -> None:
+        self.cfg, self.run, self.progress = cfg, run, progress
+        tr = cfg.trainer
+        probe = build_env(cfg, n_envs=1, seed=tr.seed)
+        self.agents = list(probe.agent_names)
+        self.meta = {"game": probe.game, "n_agents": probe.n_agents,
+                     "n_actions": probe.n_actions, "obs_shape": list(probe.obs_shape),
+                     "agents": self.agents, "horizon": probe.horizon}
+        self.workers = resolve_workers(cfg)
+        torch.manual_seed(tr.seed)
+        self.model = build_model(cfg, probe.n_agents, probe.n_actions, probe.obs_shape)
+        self.optimizer = make_optimizer(
+            self.model.parameters(), tr.optimizer, tr.lr_init, rmsprop_alpha=tr.rmsprop_alpha,
+            rmsprop_eps=tr.rmsprop_eps, adam_betas=(tr.adam_beta1, tr.adam_beta2),
+            adam_eps=tr.adam_eps)
+        self.step_counts = torch.zeros(self.workers, dtype=torch.int64)   # [W] agent steps
+        self.episodes = [0] * self.workers                                # next episode per worker
+        self.logged = 0
+        if resume:
+            self._restore(load_checkpoint(run.latest_checkpoint()))
+        self.start_steps = int(self.step_counts.sum())
+        self.next_checkpoint = (self.start_steps // cfg.logging.checkpoint_every + 1) * \
+            cfg.logging.checkpoint_every
+        self.writer = None
+        if cfg.logging.episode_every > 0:
+            from infoflow.trajectory import TrajectoryWriter
+
+            self.attrs = store_attrs(probe.game, cfg.model.kind, probe.n_actions, n_symbols(cfg),
+                                     config_to_toml(cfg), tr.seed)
+            self.writer = TrajectoryWriter(run.trajectories_path, agents=self.agents,
+                                           n_actions=probe.n_actions, n_symbols=n_symbols(cfg),
+                                           attrs=self.attrs)
+            if resume and self.writer.n_episodes > self.logged:
+                warnings.warn(
+                    f"the trajectory store holds {self.writer.n_episodes} episodes, the "
+                    f"checkpoint counted {self.logged}: episodes logged after the last "
+                    "checkpoint (before the run stopped) stay in the store", stacklevel=2)
+                self.logged = self.writer.n_episodes
+        tb_dir = run.path if cfg.logging.tensorboard else None
+        self.metrics = MetricsWriter(run.metrics_path, tensorboard_dir=tb_dir)
+        self.t0 = time.perf_counter()
+        self.last_stats: dict[str, float] = {}
+        self.n_episodes = 0
+        self.last_checkpoint: Path | None = None
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    def _restore(self, ckpt: dict[str, Any]) -> None:
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        steps = ckpt["worker_steps"].to(torch.int64)
+        episodes = [int(e) for e in ckpt["episodes"]]
+        if len(episodes) == self.workers:
+            self.step_counts[:] = steps
+            self.episodes = episodes
+        else:  # another worker count: keep the total, start fresh episode indices
+            self.step_counts[0] = int(steps.sum())
+            self.episodes = [max(episodes)] * self.workers
+        self.logged = int(ckpt["logged_episodes"])
+        torch.set_rng_state(ckpt["rng"]["torch"])
+
+    def save_checkpoint(self, mid_episode: bool, generators: list[torch.Tensor] | None = None
+                        ) -> Path:
+        steps = int(self.step_counts.sum())
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "config": config_to_toml(self.cfg),
+            "meta": self.meta,
+            "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "agent_steps": steps,
+            "worker_steps": self.step_counts.clone(),
+            "episodes": list(self.episodes),
+            "logged_episodes": self.logged,
+            "mid_episode": mid_episode,
+            "rng": {"torch": torch.get_rng_state(), "generators": generators or []},
+        }
+        self.last_checkpoint = self.run.save_checkpoint(state, steps,
+                                                        self.cfg.logging.keep_checkpoints)
+        return self.last_checkpoint
+
+    # -- results ---------------------------------------------------------------------------
+
+    def handle(self, result: EpisodeResult) -> None:
+        """Metrics row, logged episodes, progress for one worker episode."""
+        if result.complete:
+            self.episodes[result.rank] = result.episode + 1
+        if result.logged is not None and self.writer is not None:
+            ds = episodes_to_dataset(result.logged, self.agents, self.attrs,
+                                     self.meta["n_actions"], n_symbols(self.cfg))
+            self.writer.append(ds)
+            self.logged += ds.sizes["episode"]
+        if not result.complete:
+            return
+        steps = int(self.step_counts.sum())
+        tr = self.cfg.trainer
+        rate = (steps - self.start_steps) / max(time.perf_counter() - self.t0, 1e-9)
+        row: dict[str, Any] = {
+            "agent_steps": steps, "worker": result.rank, "episode": result.episode,
+            "steps_per_s": rate, "wall_s": time.perf_counter() - self.t0,
+            "lr": learning_rate(steps, tr.total_steps, tr.lr_init, tr.lr_end),
+        }
+        row.update(result.stats)
+        row["beta"] = influence_weight(steps, tr.beta, tr.curriculum_steps, tr.curriculum_delay)
+        self.metrics.write(row)
+        self.last_stats = row
+        self.n_episodes += 1
+        if self.progress is not None:
+            self.progress(row)
+
+    def checkpoint_due(self) -> bool:
+        steps = int(self.step_counts.sum())
+        if steps >= self.next_checkpoint:
+            every = self.cfg.logging.checkpoint_every
+            self.next_checkpoint = (steps // every + 1) * every
+            return True
+        return False
+
+    def summary(self) -> TrainSummary:
+        self.metrics.close()
+        return TrainSummary(int(self.step_counts.sum()), self.n_episodes,
+                            time.perf_counter() - self.t0, self.last_checkpoint, self.last_stats)
+
+
+def train(cfg: TrainConfig, out: str | Path, resume: bool = False,
+          progress: Callable[[dict], None] | None = None, argv: list[str] | None = None,
+          stop_at: int | None = None, worker_timeout: float = 600.0) -> TrainSummary:
+    """Train ``cfg`` in run directory ``out`` (see the module docstring).
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+        The resolved config (on ``resume``: the run's ``config.toml``, possibly with a larger
+        ``trainer.total_steps``).
+    out : str or Path
+        Run directory; must not exist (or be empty) unless ``resume``.
+    resume : bool
+        Continue from the directory's newest checkpoint.
+    progress : callable, optional
+        Called with each metrics row (a dict: ``agent_steps``, ``steps_per_s``,
+        ``collective_return``, ``beta``, ...).
+    argv : list of str, optional
+        Command line recorded in the run's ``README`` (default ``sys.argv``).
+    stop_at : int, optional
+        Pause the run once this many agent steps are done (checkpointed, to be resumed); the
+        schedules still run over ``trainer.total_steps``. With ``workers = 1`` and a multiple
+        of the agent steps of one episode (horizon * E * N), resuming gives exactly the run
+        that was not paused.
+    worker_timeout : float
+        Seconds without any message from the workers after which they count as hung.
+
+    Returns
+    -------
+    TrainSummary
+
+    Raises
+    ------
+    WorkerError
+        A worker process died; a checkpoint was saved first.
+    """
+    header = "infoflow train: resolved config"
+    if cfg.env.map and "\n" not in cfg.env.map:  # a map file: record its text (exact game)
+        path = Path(cfg.env.map)
+        if not path.is_file():
+            raise FileNotFoundError(f"map file {str(path)!r} does not exist; check env.map")
+        header += f"\nenv.map: the text of {path.resolve()}"
+        cfg = dataclasses.replace(cfg, env=dataclasses.replace(
+            cfg.env, map=path.read_text(encoding="utf-8")))
+    run = RunDir(out, resume=resume)
+    run.write_config(config_to_toml(cfg, header=header))
+    run.append_readme(argv)
+    state = _Run(cfg, run, resume, progress)
+    limit = cfg.trainer.total_steps if stop_at is None else min(stop_at, cfg.trainer.total_steps)
+    if state.workers == 1:
+        _train_in_process(state, limit)
+    else:
+        _train_processes(state, limit, worker_timeout)
+    return state.summary()
+
+
+def _train_in_process(state: _Run, limit: int) -> None:
+    """``workers = 1``: the worker runs here, deterministically; checkpoints at boundaries."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    worker = Worker(0, state.cfg, state.model, state.optimizer, state.step_counts,
+                    episode=state.episodes[0])
+    result = None
+    try:
+        while int(state.step_counts.sum()) < limit:
+            result = worker.run_episode(lambda: int(state.step_counts.sum()) >= limit)
+            state.handle(result)
+            if not result.complete:
+                break
+            if state.checkpoint_due():
+                state.save_checkpoint(False, [worker.generator.get_state()])
+        mid_episode = result is not None and not result.complete
+        state.save_checkpoint(mid_episode, [worker.generator.get_state()])
+    except KeyboardInterrupt:
+        state.save_checkpoint(True, [worker.generator.get_state()])
+        raise
+    except Exception as exc:  # the in-process worker failed: same report as a dead process
+        path = state.save_checkpoint(True, [worker.generator.get_state()])
+        report = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}"
+        line = _worker_error(state, 0, report)
+        raise WorkerError(f"{line}; checkpoint saved to {path}; continue with --resume") from exc
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_processes(state: _Run, limit: int, worker_timeout: float) -> None:
+    """``workers > 1``: spawn W processes; collect results; never wait on a dead worker."""
+    import torch.multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    state.model.share_memory()
+    state.optimizer.share_memory()
+    state.step_counts.share_memory_()
+    results, stop = ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=_worker_main, name=f"infoflow-worker-{rank}", daemon=True,
+                         args=(rank, state.cfg, state.model, state.optimizer, state.step_counts,
+                               state.episodes[rank], results, stop))
+             for rank in range(state.workers)]
+    for p in procs:
+        p.start()
+    done: set[int] = set()
+    failure: str | None = None
+    last_message = last_check = time.monotonic()
+    try:
+        while len(done) < len(procs) and failure is None:
+            try:
+                message = results.get(timeout=0.5)
+            except queue_mod.Empty:
+                message = None
+            if message is None or time.monotonic() - last_check > 1.0:
+                last_check = time.monotonic()
+                for rank, p in enumerate(procs):
+                    if rank not in done and not p.is_alive() and p.exitcode != 0:
+                        failure = (f"worker {rank} exited with status {p.exitcode} without a "
+                                   "report (killed, or out of memory?)")
+                        break
+                if failure is None and time.monotonic() - last_message > worker_timeout:
+                    failure = f"no worker reported for {worker_timeout:.0f} s (hung?)"
+            if message is None or failure is not None:
+                continue
+            last_message = time.monotonic()
+            kind, payload = message[0], message[1]
+            if kind == "episode":
+                state.handle(payload)
+                if state.checkpoint_due():
+                    state.save_checkpoint(True)
+                if int(state.step_counts.sum()) >= limit:
+                    stop.set()
+            elif kind == "done":
+                done.add(payload)
+            elif kind == "error":
+                failure = _worker_error(state, payload, message[2])
+    except KeyboardInterrupt:
+        failure = "interrupted"
+    finally:
+        stop.set()
+        late_error = _drain_and_join(procs, results, state)
+    if late_error is not None and (failure is None or "without a report" in failure):
+        failure = late_error
+    path = state.save_checkpoint(True)
+    if failure is not None:
+        raise WorkerError(f"{failure}; checkpoint saved to {path}; continue with --resume")
+
+
+def _worker_error(state: _Run, rank: int, report: str) -> str:
+    """One line naming the worker and its error; the traceback goes to worker-errors.log."""
+    log = state.run.path / "worker-errors.log"
+    with open(log, "a", encoding="utf-8") as f:
+        f.write(f"worker {rank}:\n{report}\n")
+    first = report.strip().splitlines()[0] if report.strip() else "unknown error"
+    return f"worker {rank} died: {first} (traceback in {log})"
+
+
+def _drain_and_join(procs, results, state: _Run, timeout: float = 20.0) -> str | None:
+    """Collect late results (so that workers can flush their queues), then stop them.
+
+    Returns the first error a worker reported meanwhile, or None.
+    """
+    deadline = time.monotonic() + timeout
+    error = None
+    while time.monotonic() < deadline:
+        try:
+            message = results.get(timeout=0.2)
+        except queue_mod.Empty:
+            if not any(p.is_alive() for p in procs):
+                break
+            continue
+        if message[0] == "episode":
+            state.handle(message[1])
+        elif message[0] == "error" and error is None:
+            error = _worker_error(state, message[1], message[2])
+    for p in procs:
+        p.join(timeout=1.0)
+        if p.is_alive():
+            p.terminate()
+            p.join(timeout=5.0)
+    return error

@@ -1,0 +1,239 @@
+"""The run directory: resolved config, checkpoints, metrics, trajectory store, README line.
+
+Layout (SPEC 3, "Run directory")::
+
+    RUN/
+      README               how the run was started (one command line per start or resume)
+      config.toml          the resolved config (every field, the exact game)
+      checkpoints/         ckpt_<agent steps>.pt, atomic writes, the newest K kept
+      metrics.csv          one row per logged interval
+      trajectories.zarr    logged episodes (infoflow.trajectory schema)
+      events.*             TensorBoard events, only when ``tensorboard`` is installed
+
+Checkpoints are plain dictionaries of tensors, numbers and strings, written with
+:func:`torch.save` to a temporary file and moved into place with :func:`os.replace`, and read
+with ``torch.load(..., weights_only=True)``: never arbitrary pickles.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import re
+import shlex
+import sys
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["RunDir", "MetricsWriter", "CHECKPOINT_FORMAT"]
+
+CHECKPOINT_FORMAT = 1
+"""Value of a checkpoint's ``format`` entry written by this version."""
+
+_CKPT = re.compile(r"^ckpt_(\d+)\.pt$")
+
+
+class RunDir:
+    """A run directory on disk.
+
+    Parameters
+    ----------
+    path : str or Path
+        The directory.
+    resume : bool
+        False: the directory must not exist yet or be empty (it is created). True: it must
+        hold a run (``config.toml`` and at least one checkpoint).
+    """
+
+    def __init__(self, path: str | Path, resume: bool = False) -> None:
+        self.path = Path(path)
+        if resume:
+            if not (self.path / "config.toml").is_file():
+                raise FileNotFoundError(
+                    f"{str(self.path)!r} holds no run (no config.toml); check --out, or "
+                    "start a new run without --resume"
+                )
+            if self.latest_checkpoint() is None:
+                raise FileNotFoundError(
+                    f"{str(self.path)!r} has no checkpoint to resume from; start a new run "
+                    "in another directory"
+                )
+        else:
+            if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+                raise FileExistsError(
+                    f"run directory {str(self.path)!r} already exists; pass --resume to "
+                    "continue it, or choose another --out"
+                )
+            self.path.mkdir(parents=True, exist_ok=True)
+        self.checkpoint_dir.mkdir(exist_ok=True)
+
+    # -- files ------------------------------------------------------------------------------
+
+    @property
+    def config_path(self) -> Path:
+        """``config.toml``."""
+        return self.path / "config.toml"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """``checkpoints/``."""
+        return self.path / "checkpoints"
+
+    @property
+    def metrics_path(self) -> Path:
+        """``metrics.csv``."""
+        return self.path / "metrics.csv"
+
+    @property
+    def trajectories_path(self) -> Path:
+        """``trajectories.zarr``."""
+        return self.path / "trajectories.zarr"
+
+    def write_config(self, toml_text: str) -> None:
+        """Write the resolved config (atomically)."""
+        _atomic_write_text(self.config_path, toml_text)
+
+    def append_readme(self, argv: list[str] | None = None) -> None:
+        """Append the command line that started (or resumed) the run to ``README``."""
+        argv = list(sys.argv if argv is None else argv)
+        if argv and argv[0].endswith(("infoflow", "main.py", "__main__.py")):
+            argv[0] = "infoflow"
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with open(self.path / "README", "a", encoding="utf-8") as f:
+            f.write(f"{stamp}  {shlex.join(argv)}\n")
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    def checkpoints(self) -> list[Path]:
+        """Checkpoint files, oldest first (ordered by agent steps)."""
+        found = []
+        for p in self.checkpoint_dir.glob("ckpt_*.pt"):
+            m = _CKPT.match(p.name)
+            if m:
+                found.append((int(m.group(1)), p))
+        return [p for _, p in sorted(found)]
+
+    def latest_checkpoint(self) -> Path | None:
+        """The newest checkpoint, or None."""
+        found = self.checkpoints() if self.checkpoint_dir.is_dir() else []
+        return found[-1] if found else None
+
+    def save_checkpoint(self, state: Mapping[str, Any], agent_steps: int, keep: int) -> Path:
+        """Write ``state`` as ``ckpt_<agent_steps>.pt`` atomically; keep the newest ``keep``.
+
+        Parameters
+        ----------
+        state : mapping
+            Tensors, numbers, strings and nested dicts/lists of them.
+        agent_steps : int
+            The run's agent-step counter (names the file).
+        keep : int
+            Checkpoints to keep (>= 1); older ones are deleted.
+        """
+        target = self.checkpoint_dir / f"ckpt_{agent_steps:013d}.pt"
+        tmp = target.with_name(target.name + ".tmp")
+        torch.save(dict(state), tmp)
+        os.replace(tmp, target)
+        for old in self.checkpoints()[:-keep]:
+            old.unlink(missing_ok=True)
+        return target
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """Read a checkpoint written by :meth:`RunDir.save_checkpoint` (``weights_only=True``).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not a checkpoint of this format.
+    """
+    path = Path(path)
+    if path.is_dir():  # a run directory (or its checkpoints/): the newest checkpoint
+        folder = path / "checkpoints" if (path / "checkpoints").is_dir() else path
+        found = sorted(p for p in folder.glob("ckpt_*.pt") if _CKPT.match(p.name))
+        if not found:
+            raise FileNotFoundError(f"no checkpoint in {str(path)!r}; pass a run directory "
+                                    "or a checkpoint file")
+        path = found[-1]
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist; check the path")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # corrupt file or a foreign pickle
+        raise ValueError(f"{str(path)!r} is not a readable infoflow checkpoint: {exc}") from exc
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(
+            f"{str(path)!r} is not an infoflow checkpoint (format {CHECKPOINT_FORMAT}); "
+            "pass a file from a run's checkpoints/ folder"
+        )
+    return state
+
+
+__all__.append("load_checkpoint")
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class MetricsWriter:
+    """``metrics.csv`` (and TensorBoard scalars when available), one row per call.
+
+    The columns are fixed by the first row (or by the existing file's header when a run is
+    resumed); later keys outside them are dropped, missing ones written empty.
+
+    Parameters
+    ----------
+    path : Path
+        The CSV file (appended to if it exists).
+    tensorboard_dir : Path, optional
+        Where to write TensorBoard events; ignored when ``tensorboard`` is not importable.
+    """
+
+    def __init__(self, path: Path, tensorboard_dir: Path | None = None) -> None:
+        self.path = Path(path)
+        self.columns: list[str] | None = None
+        if self.path.is_file() and self.path.stat().st_size > 0:
+            with open(self.path, newline="", encoding="utf-8") as f:
+                self.columns = next(csv.reader(f), None)
+        self._file = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115
+        self._tb = None
+        if tensorboard_dir is not None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:  # tensorboard not installed: CSV only
+                SummaryWriter = None
+            if SummaryWriter is not None:
+                self._tb = SummaryWriter(str(tensorboard_dir))
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        """Append one row; numbers are written with full precision."""
+        if self.columns is None:
+            self.columns = list(row)
+            csv.writer(self._file).writerow(self.columns)
+        values = []
+        for c in self.columns:
+            v = row.get(c, "")
+            values.append(repr(v) if isinstance(v, float) and math.isfinite(v) else v)
+        csv.writer(self._file).writerow(values)
+        self._file.flush()
+        if self._tb is not None:
+            step = int(row.get("agent_steps", 0))
+            for key, value in row.items():
+                if isinstance(value, (int, float)) and key != "agent_steps":
+                    self._tb.add_scalar(key, value, step)
+
+    def close(self) -> None:
+        """Close the file (and the TensorBoard writer)."""
+        self._file.close()
+        if self._tb is not None:
+            self._tb.close()
