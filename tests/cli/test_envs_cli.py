@@ -137,16 +137,23 @@ def test_render_bad_arguments_exit_2(runner, tmp_path, monkeypatch, args, messag
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("@@@@\n@PP@\n@P@\n@@@@\n", "bad.txt line 3: 3 columns, but line 1 has 4"),
+        ("@@@@\n@PP@\n@P@\n@@@@\n", "bad.txt line 3, column 4: the row ends after 3 columns"),
+        ("@@@@\n@PP@\n@PP@@\n@@@@\n", "bad.txt line 3, column 5: extra character '@'"),
         ("@@@@@\n@PPQ@\n@PP @\n@@@@@\n", "bad.txt line 2, column 4: unknown character 'Q'"),
         ("@@@@@\n@PP  \n@PPP@\n@@@@@\n", "bad.txt line 2, column 5: border cell is ' '"),
+        (b"GIF89a\x01\x00\xff\n", "bad.txt: not a text map (not UTF-8: byte 0xff at offset 8)"),
+        (
+            "@@@@@@@@\n@@@@ P @\n@@T@ A @\n@@@@ P @\n@@@@@@@@\n",
+            "bad.txt line 3, column 3: the box around spawn point 'T' has no box wall 'X'",
+        ),
     ],
 )
 def test_render_bad_map_is_one_line_exit_2_and_writes_nothing(runner, tmp_path, text, message):
     bad = tmp_path / "bad.txt"
-    bad.write_text(text)
+    bad.write_bytes(text if isinstance(text, bytes) else text.encode())
     out = tmp_path / "never.gif"
-    result = runner.invoke(cli, ["render", "harvest", "--map", str(bad), "--out", str(out)])
+    game = "box_trapped" if "spawn point 'T'" in message else "harvest"
+    result = runner.invoke(cli, ["render", game, "--map", str(bad), "--out", str(out)])
     assert result.exit_code == 2
     assert result.output.startswith(f"Error: {message}")
     assert len(result.output.strip().splitlines()) == 1

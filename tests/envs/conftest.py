@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trainers.envs import BoxTrappedConfig, CleanupConfig, HarvestConfig, make_env
+from trainers.envs import GAME_CONFIGS, make_env
 from trainers.envs.view import BEAM_COLOURS, TILE_COLOURS, agent_colours
 
-_CONFIGS = {"cleanup": CleanupConfig, "harvest": HarvestConfig, "box_trapped": BoxTrappedConfig}
 # tile code -> character used in expected pictures
 _TILE_CHARS = " @AHRSX"
 
@@ -31,7 +30,7 @@ def tiny_env():
     """Factory: an env of ``game`` on the map ``text`` with config overrides."""
 
     def build(game: str, text: str, n_envs: int = 1, seed: int = 0, **overrides):
-        config = _CONFIGS[game](map=text, **overrides)
+        config = GAME_CONFIGS[game](map=text, **overrides)
         return make_env(game, n_envs=n_envs, seed=seed, config=config)
 
     return build

@@ -136,3 +136,28 @@ def test_set_state_opens_and_closes_per_copy(decode):
     _, _, info = env.step(np.full((2, 2), STAY))
     assert info["box_open"].tolist() == [True, False]
     assert info["box_opened_at"].tolist() == [1, -1]
+
+
+def test_box_without_x_walls_is_refused_before_play():
+    # the reviewed bug: a box drawn with '@' only used to "open" (box_open, box_opened_at = 0)
+    # at the trapped agent's action while the agent stayed locked in
+    walled = "@@@@@@@@\n@@@@ P @\n@@T@ A @\n@@@@ P @\n@@@@@@@@"
+    with pytest.raises(ValueError, match=r"line 3, column 3: the box around spawn point 'T' has "
+                       r"no box wall 'X'"):
+        _env(map=walled)
+
+
+@pytest.mark.parametrize("needs_adjacency", [False, True])
+def test_trapped_agent_cannot_open_a_box_against_the_border(needs_adjacency):
+    # box in the map's corner: '@' on two sides, 'X' on the others; the 'T' agent stands
+    # next to its 'X' walls, so it would pass the adjacency rule if it were outside
+    corner = "@@@@@@\n@TX P@\n@XX A@\n@   P@\n@@@@@@"
+    env = _env(n_envs=4, map=corner, open_needs_adjacency=needs_adjacency)
+    assert (env.positions[:, 1] == (1, 1)).all()
+    for _ in range(5):
+        _, _, info = env.step(np.array([[STAY, OPEN]] * 4))
+    assert not info["box_open"].any() and (info["box_opened_at"] == -1).all()
+    assert (info["positions"][:, 1] == (1, 1)).all()
+    env.set_state(positions=[(1, 3), (1, 1)])  # outside, next to the 'X' at (1, 2)
+    _, _, info = env.step(np.array([[OPEN, STAY]] * 4))  # the outside agent can
+    assert info["box_open"].all() and (info["box_opened_at"] == 5).all()

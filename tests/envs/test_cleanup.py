@@ -5,6 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from trainers.envs import (
+    CleanupConfig,
+    HarvestConfig,
+    apple_spawn_probability,
+    waste_spawn_probability,
+)
+
 STAY, CLEAN = 4, 8
 WEST = 3
 N_COPIES = 4000
@@ -55,10 +62,31 @@ def test_spawn_probabilities(tiny_env, n_waste, q):
         assert grown.sum() == 0 and spawned.sum() == 0
 
 
-def test_formula_values():
-    assert _expected(0, 0.5) == (0.05, 1 - 0.5**5)
-    assert _expected(1, 0.5)[0] == pytest.approx(0.025)
-    assert _expected(2, 0.5) == (0.0, 0.0)
+@pytest.mark.parametrize(
+    "d, p_apple", [(0.0, 0.05), (0.1, 0.0375), (0.2, 0.025), (0.4, 0.0), (0.6, 0.0), (1.0, 0.0)]
+)
+def test_engine_apple_probability_is_the_spec_table(d, p_apple):
+    assert apple_spawn_probability(d, CleanupConfig()) == pytest.approx(p_apple, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    "d, n_clean, q, p_waste",
+    [(0.0, 5, 0.5, 0.96875), (0.2, 4, 0.5, 0.9375), (0.2, 4, 0.2, 0.5904), (0.0, 1, 0.5, 0.5),
+     (0.39, 3, 0.5, 0.875), (0.4, 3, 0.5, 0.0), (0.8, 1, 0.5, 0.0)],
+)
+def test_engine_waste_probability_is_the_spec_table(d, n_clean, q, p_waste):
+    cfg = CleanupConfig(waste_spawn=q)
+    assert waste_spawn_probability(d, n_clean, cfg) == pytest.approx(p_waste, abs=1e-12)
+
+
+def test_engine_probabilities_follow_the_config():
+    cfg = CleanupConfig(apple_respawn=0.1, depletion_threshold=0.5, restoration_threshold=0.1)
+    assert apple_spawn_probability(0.1, cfg) == pytest.approx(0.1)
+    assert apple_spawn_probability(0.3, cfg) == pytest.approx(0.05)
+    assert waste_spawn_probability(0.45, 2, cfg) == pytest.approx(0.75)
+    assert waste_spawn_probability(0.5, 2, cfg) == 0.0
+    with pytest.raises(ValueError, match="give a CleanupConfig"):
+        apple_spawn_probability(0.0, HarvestConfig())
 
 
 def test_waste_spawns_on_a_uniform_clean_river_cell(tiny_env):

@@ -138,6 +138,39 @@ def test_info_contract(game):
     assert env.horizon == (100 if game == "box_trapped" else 1000)
 
 
+@pytest.mark.parametrize("game", GAME_NAMES)
+def test_info_of_the_current_state(game):
+    env = make_env(game, n_envs=3, seed=0)
+    env.reset()
+    now = env.info()  # before any step: what the trainer needs at reset
+    _, _, stepped = env.step(np.full((3, env.n_agents), STAY))
+    assert set(now) == set(stepped)
+    for key, value in stepped.items():
+        if isinstance(value, np.ndarray):
+            assert now[key].dtype == value.dtype and now[key].shape == value.shape, key
+    assert now["t"] == 0 and now["truncated"] is False
+    assert not now["fired"].any() and not now["hits"].any()
+    assert now["visible"][:, range(env.n_agents), range(env.n_agents)].all()
+    again = env.info()  # after the step: the step's info
+    for key, value in stepped.items():
+        np.testing.assert_array_equal(again[key], value, err_msg=key)
+
+
+def test_info_reports_the_last_step_and_is_fresh():
+    env = make_env("harvest", n_envs=1, seed=0)
+    env.set_state(positions=[[1, 1], [1, 2], [1, 3], [1, 4], [3, 1]], facings=[1, 0, 0, 0, 0])
+    _, _, stepped = env.step(np.array([[7, 4, 4, 4, 4]]))  # agent 0 fires east at agent 1
+    info = env.info()
+    assert info["fired"].tolist() == [[True, False, False, False, False]]
+    assert info["hits"].tolist() == [[0, 1, 0, 0, 0]]
+    np.testing.assert_array_equal(info["positions"], env.positions)
+    info["positions"][:] = -1
+    info["fired"][:] = False
+    assert (env.info()["positions"] >= 0).all() and env.info()["fired"][0, 0]
+    env.reset()
+    assert not env.info()["fired"].any() and not env.info()["hits"].any()
+
+
 def test_action_names():
     assert make_env("cleanup").action_names[7:] == ("fire", "clean")
     assert make_env("harvest").action_names[:5] == (
@@ -199,7 +232,7 @@ def test_bad_construction():
         make_env("cleanup", config=CleanupConfig(depletion_threshold=0.0))
     with pytest.raises(ValueError, match="14 spawn points"):
         make_env("harvest", config=HarvestConfig(n_agents=20))
-    with pytest.raises(ValueError, match="give a CleanupConfig"):
+    with pytest.raises(ValueError, match="give one of CleanupConfig, HarvestConfig"):
         SocialDilemmaEnv(BoxTrappedConfig.__mro__[1]())
 
 

@@ -19,10 +19,19 @@ def test_parse_map_returns_rows_and_shape():
     assert str(m) == ROOM
 
 
-def test_ragged_rows_named():
-    text = "@@@@@\n@P P@\n@ A@\n@@@@@"
-    with pytest.raises(ValueError, match=r"<string> line 3: 4 columns, but line 1 has 5"):
-        parse_map(text, "harvest", n_agents=2)
+def test_ragged_rows_named_by_line_and_column():
+    short = "@@@@@\n@P P@\n@ A@\n@@@@@"
+    with pytest.raises(
+        ValueError, match=r"<string> line 3, column 5: the row ends after 4 columns, but line 1 "
+        r"has 5; every row must have the same width \(pad the row with walls '@'\)"
+    ):
+        parse_map(short, "harvest", n_agents=2)
+    long = "@@@@@\n@P P@ \n@ A @\n@@@@@"
+    with pytest.raises(
+        ValueError, match=r"<string> line 2, column 6: extra character ' '; the row has 6 "
+        r"columns, but line 1 has 5"
+    ):
+        parse_map(long, "harvest", n_agents=2)
 
 
 def test_unknown_character_names_line_column_and_legend():
@@ -38,9 +47,15 @@ def test_game_specific_characters_only_in_their_game():
     assert "B" in legend("cleanup") and "X" in legend("box_trapped")
 
 
-def test_too_few_spawn_points():
-    with pytest.raises(ValueError, match=r"2 spawn points 'P' for 3 agents"):
+def test_too_few_spawn_points_names_the_n_agents_field():
+    with pytest.raises(
+        ValueError, match=r"2 spawn points 'P' for 3 agents; add spawn points 'P' to the map, "
+        r"or lower the config field n_agents to at most 2 \(e.g. HarvestConfig\(n_agents=2\)"
+    ):
         parse_map(ROOM, "harvest", n_agents=3)
+    with pytest.raises(ValueError, match=r"0 spawn points 'P' for 1 agents; add spawn points 'P' "
+                       r"to the map$"):
+        parse_map("@@@@@\n@   @\n@B R@\n@@@@@", "cleanup", n_agents=1)
 
 
 def test_open_border():
@@ -70,6 +85,34 @@ def test_box_must_be_closed():
         parse_map(ROOM, "box_trapped", n_agents=2)
 
 
+def test_box_of_only_walls_is_refused():
+    # closed by '@' alone: no 'X' to remove, so "opening" could never free the 'T' agent
+    walled = "@@@@@@@@\n@@@@ P @\n@@T@ A @\n@@@@ P @\n@@@@@@@@"
+    with pytest.raises(
+        ValueError, match=r"<string> line 3, column 3: the box around spawn point 'T' has no "
+        r"box wall 'X' \(it is closed by '@' only\), so it could never be opened; draw the walls "
+        r"between the box and the outside as 'X'"
+    ):
+        parse_map(walled, "box_trapped", n_agents=2)
+
+
+def test_box_whose_opening_frees_nobody_is_refused():
+    # 'X' walls only towards a sealed pocket: opening leaves 'T' cut off from every 'P'
+    pocket = "@@@@@@@@\n@T X @P@\n@@@@@@ @\n@@@@@@ @\n@@@@@@@@"
+    with pytest.raises(
+        ValueError, match=r"line 2, column 2: opening the box \(removing its 'X' walls\) would "
+        r"not connect spawn point 'T' to any spawn point 'P' outside; use 'X', not '@'"
+    ):
+        parse_map(pocket, "box_trapped", n_agents=2)
+
+
+def test_box_may_use_the_map_border():
+    # the box's top and left are the map's border; only its inner sides are 'X'
+    corner = "@@@@@@\n@TX P@\n@XX A@\n@   P@\n@@@@@@"
+    lay = compile_map(parse_map(corner, "box_trapped", n_agents=2))
+    assert lay.inside.sum() == 1 and lay.inside[1, 1]
+
+
 def test_unknown_game():
     with pytest.raises(ValueError, match="unknown game 'chess'"):
         parse_map(ROOM, "chess", n_agents=1)
@@ -82,6 +125,22 @@ def test_load_map_file_named_in_errors(tmp_path):
         load_map(path, "harvest", n_agents=2)
     with pytest.raises(FileNotFoundError, match="not found"):
         load_map(tmp_path / "missing.txt", "harvest", n_agents=2)
+
+
+def test_load_map_refuses_a_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "map.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(
+        ValueError, match=r"^map.png: not a text map \(not UTF-8: byte 0x89 at offset 0\); give "
+        r"a plain-text file drawn with the legend characters"
+    ):
+        load_map(path, "harvest", n_agents=2)
+
+
+def test_load_map_ignores_a_byte_order_mark(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + ROOM.encode())
+    assert load_map(path, "harvest", n_agents=2).rows[0] == "@@@@@"
 
 
 @pytest.mark.parametrize(
@@ -110,5 +169,5 @@ def test_compile_map_layout():
     assert lay.grow.tolist() == [2 * 7 + 5]
     assert lay.grow_index[2, 5] == 0 and lay.grow_index[1, 5] == -1
     assert lay.box.size == 8
-    assert lay.inside[2, 2] and not lay.inside[2, 4]
+    assert lay.inside[2, 2] and lay.inside.sum() == 1
     assert lay.box_adjacent[2, 4] and not lay.box_adjacent[2, 5] and lay.box_adjacent[2, 2]

@@ -47,7 +47,11 @@ def test_spaces_are_fixed_objects_of_the_view_and_actions(game, n_agents, n_acti
         assert act_space.n == n_actions
     obs, infos = env.reset(seed=3)
     assert all(env.observation_space(a).contains(o) for a, o in obs.items())
-    assert infos == {a: {} for a in env.possible_agents}
+    assert set(infos) == set(env.possible_agents)
+    start = env.engine.info()
+    for k, agent in enumerate(env.possible_agents):  # the starting state, before any step
+        assert tuple(infos[agent]["position"]) == tuple(start["positions"][0, k])
+        assert infos[agent]["fired"] is False and infos[agent]["hits"] == 0
 
 
 def test_episode_runs_to_horizon_then_agents_are_removed():

@@ -66,3 +66,17 @@ def test_readme_and_config_lines(tmp_path):
     assert lines[0].endswith("infoflow train --preset quickstart")
     assert lines[1].endswith("infoflow train --out 'x y' --resume")
     assert run.config_path.read_text() == "[trainer]\nseed = 1\n"
+
+
+def test_metrics_also_go_to_tensorboard_events(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    writer = MetricsWriter(tmp_path / "metrics.csv", tensorboard_dir=tmp_path / "tb")
+    writer.write({"agent_steps": 100, "collective_return": 3.5, "beta": 0.25})
+    writer.write({"agent_steps": 200, "collective_return": 4.5, "beta": 0.5})
+    writer.close()
+    events = EventAccumulator(str(tmp_path / "tb"))
+    events.Reload()
+    assert set(events.Tags()["scalars"]) == {"collective_return", "beta"}
+    points = events.Scalars("collective_return")
+    assert [(p.step, p.value) for p in points] == [(100, 3.5), (200, 4.5)]

@@ -12,6 +12,7 @@ __all__ = [
     "ACTION_NAMES",
     "BoxTrappedConfig",
     "CleanupConfig",
+    "GAME_CONFIGS",
     "GameConfig",
     "HarvestConfig",
     "check_config",
@@ -96,6 +97,14 @@ class BoxTrappedConfig(GameConfig):
     """False: the trapped agent's view shows closed box walls as floor."""
     trapped_agent: int = 1
     """Index of the agent that starts inside the box."""
+
+
+#: Game name -> its config dataclass; the keys, in this order, are ``GAME_NAMES``.
+GAME_CONFIGS: dict[str, type[GameConfig]] = {
+    "cleanup": CleanupConfig,
+    "harvest": HarvestConfig,
+    "box_trapped": BoxTrappedConfig,
+}
 
 
 def check_config(config: GameConfig) -> None:

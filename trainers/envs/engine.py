@@ -11,20 +11,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from . import kernels as K
-from .config import (
-    ACTION_NAMES,
-    BoxTrappedConfig,
-    CleanupConfig,
-    GameConfig,
-    HarvestConfig,
-    check_config,
-)
+from .config import ACTION_NAMES, GAME_CONFIGS, GameConfig, check_config
 from .maps import (
     T_APPLE,
     T_BOX,
@@ -51,8 +43,7 @@ from .view import (
 
 __all__ = ["GAME_NAMES", "SocialDilemmaEnv", "make_env"]
 
-GAME_NAMES: tuple[str, ...] = ("cleanup", "harvest", "box_trapped")
-_CONFIGS = {"cleanup": CleanupConfig, "harvest": HarvestConfig, "box_trapped": BoxTrappedConfig}
+GAME_NAMES: tuple[str, ...] = tuple(GAME_CONFIGS)  # ("cleanup", "harvest", "box_trapped")
 _GAME_ID = {"cleanup": K.CLEANUP, "harvest": K.HARVEST, "box_trapped": K.BOX_TRAPPED}
 
 
@@ -115,11 +106,11 @@ class SocialDilemmaEnv:
 
     def __init__(self, config: GameConfig, n_envs: int = 1, seed: int = 0,
                  map_path: str | Path | None = None) -> None:
-        game = next((g for g, cls in _CONFIGS.items() if type(config) is cls), None)
+        game = next((g for g, cls in GAME_CONFIGS.items() if type(config) is cls), None)
         if game is None:
             raise ValueError(
-                f"config of type {type(config).__name__}: give a CleanupConfig, HarvestConfig "
-                "or BoxTrappedConfig"
+                f"config of type {type(config).__name__}: give one of "
+                f"{', '.join(cls.__name__ for cls in GAME_CONFIGS.values())}"
             )
         check_config(config)
         if not isinstance(n_envs, (int, np.integer)) or n_envs < 1:
@@ -159,6 +150,8 @@ class SocialDilemmaEnv:
         self._waste = np.zeros(e, np.int64)                    # [E]
         self._box_open = np.zeros(e, np.bool_)                 # [E]
         self._opened_at = np.full(e, -1, np.int64)             # [E]
+        self._fired = np.zeros((e, n), np.bool_)               # [E, N] last step
+        self._hits = np.zeros((e, n), np.int16)                # [E, N] last step
         self._regrow_at = np.zeros((e, max(lay.grow.size, 1)), np.int64)  # [E, G]
         self._img = np.zeros((e, 4, size, size, 3), np.uint8)  # [E, facing, S, S, RGB]
         self._rng = seed_streams(seed, e)                      # [E] uint64
@@ -189,6 +182,8 @@ class SocialDilemmaEnv:
                        self._beam_count, self._rng, self._apples, self._waste, self._box_open,
                        self._opened_at, self._regrow_at, lay.tile, lay.spawn, lay.trapped_spawn,
                        self.trapped_agent)
+        self._fired[:] = False
+        self._hits[:] = 0
         self.t = 0
         self._repaint()
         return self._observe()
@@ -206,8 +201,9 @@ class SocialDilemmaEnv:
         obs : uint8 [E, N, V, V, 3]
         rewards : float32 [E, N]
         info : dict
-            See docs/contracts.md: positions, facings, visible, fired, hits, apples,
-            waste (cleanup), box_open and box_opened_at (box_trapped), truncated, t.
+            :meth:`info` after the step: positions, facings, visible, fired, hits,
+            apples, waste (cleanup), box_open and box_opened_at (box_trapped),
+            truncated, t (see docs/contracts.md).
         """
         if self.t >= self.horizon:
             raise ValueError(
@@ -225,21 +221,16 @@ class SocialDilemmaEnv:
                 f"(got {a.min()}..{a.max()})"
             )
         a = a.astype(np.int64, copy=False)
-        rewards = np.empty((self.n_envs, self.n_agents), np.float32)
-        fired = np.empty((self.n_envs, self.n_agents), np.bool_)
-        hits = np.empty((self.n_envs, self.n_agents), np.int16)
+        rewards = np.empty((self.n_envs, self.n_agents), np.float32)  # [E, N]
         self._ip[K.I_T] = self.t
         lay = self._layout
         K.step_kernel(a, self._pos, self._facing, self._tile, self._agent_at, self._beam_at,
                       self._beam_cells, self._beam_count, self._rng, self._apples, self._waste,
                       self._box_open, self._opened_at, self._regrow_at, lay.grow, lay.grow_index,
                       lay.river, lay.box, lay.inside, lay.box_adjacent, self._nbr, self._ip,
-                      self._fp, TILE_COLOURS, self._img, rewards, fired, hits)
+                      self._fp, TILE_COLOURS, self._img, rewards, self._fired, self._hits)
         self.t += 1
-        info = self._info()
-        info["fired"] = fired
-        info["hits"] = hits
-        return self._observe(), rewards, info
+        return self._observe(), rewards, self.info()
 
     # ------------------------------------------------------------------ state
     @property
@@ -345,13 +336,29 @@ class SocialDilemmaEnv:
                   self.config.draw_beams, out, self._hide_agent, self._layout.box, TILE_COLOURS)
         return out
 
-    def _info(self) -> dict:
+    def info(self) -> dict:
+        """The current state as ``step`` reports it: the same keys, dtypes and shapes.
+
+        Call it after :meth:`reset` (or :meth:`set_state`) to get positions, facings
+        and ``visible`` before the first step. ``fired`` and ``hits`` describe the
+        last step (all False / 0 right after ``reset``). Every array is a fresh copy.
+
+        Returns
+        -------
+        dict
+            ``positions`` int16 [E, N, 2], ``facings`` int8 [E, N], ``visible`` bool
+            [E, N, N], ``fired`` bool [E, N], ``hits`` int16 [E, N], ``apples`` int32
+            [E], ``waste`` int32 [E] (cleanup), ``box_open`` bool [E] and
+            ``box_opened_at`` int32 [E] (box_trapped), ``truncated`` bool, ``t`` int.
+        """
         visible = np.empty((self.n_envs, self.n_agents, self.n_agents), np.bool_)  # [E, N, N]
         visibility(self._pos, self.radius, visible)
         info = {
             "positions": self._pos.astype(np.int16),
             "facings": self._facing.astype(np.int8),
             "visible": visible,
+            "fired": self._fired.copy(),
+            "hits": self._hits.copy(),
             "apples": self._apples.astype(np.int32),
             "truncated": self.t >= self.horizon,
             "t": self.t,
@@ -363,13 +370,13 @@ class SocialDilemmaEnv:
             info["box_opened_at"] = self._opened_at.astype(np.int32)
         return info
 
+    # transitional: trainers/a3c/worker.py still calls the old private name; remove the alias
+    # once it calls info()
+    _info = info
+
     def __repr__(self) -> str:
         return (f"SocialDilemmaEnv(game={self.game!r}, n_envs={self.n_envs}, "
                 f"n_agents={self.n_agents}, map={self.map.name!r} {self.map.shape})")
-
-    def config_dict(self) -> dict:
-        """The config as a plain dict (for logging)."""
-        return asdict(self.config)
 
 
 def make_env(game: str, n_envs: int = 1, seed: int = 0, config: GameConfig | None = None,
@@ -389,13 +396,13 @@ def make_env(game: str, n_envs: int = 1, seed: int = 0, config: GameConfig | Non
     map_path : str or Path, optional
         Map file overriding ``config.map``.
     """
-    if game not in _CONFIGS:
+    if game not in GAME_CONFIGS:
         raise ValueError(f"unknown game {game!r}; choose one of {GAME_NAMES}")
     if config is None:
-        config = _CONFIGS[game]()
-    elif type(config) is not _CONFIGS[game]:
+        config = GAME_CONFIGS[game]()
+    elif type(config) is not GAME_CONFIGS[game]:
         raise ValueError(
             f"config of type {type(config).__name__} does not fit game {game!r}; "
-            f"give a {_CONFIGS[game].__name__}"
+            f"give a {GAME_CONFIGS[game].__name__}"
         )
     return SocialDilemmaEnv(config, n_envs=n_envs, seed=seed, map_path=map_path)

@@ -14,6 +14,7 @@ import numpy as np
 
 from .maps import T_APPLE, T_BOX, T_FLOOR, T_RIVER, T_WALL, T_WASTE
 from .rng import next_below, next_uniform
+from .rules import apple_p, waste_p
 from .view import paint_cell
 
 __all__ = ["reset_kernel", "step_kernel"]
@@ -251,8 +252,7 @@ def step_kernel(actions, pos, facing, tile, agent_at, beam_at, beam_cells, beam_
         # (5) regrowth and spawning
         if game == CLEANUP:
             d = waste[e] / river.shape[0]
-            frac = (fp[F_DEPLETION] - d) / (fp[F_DEPLETION] - fp[F_RESTORATION])
-            p_apple = fp[F_RESPAWN] * min(max(frac, 0.0), 1.0)
+            p_apple = apple_p(d, fp[F_DEPLETION], fp[F_RESTORATION], fp[F_RESPAWN])
             if p_apple > 0.0:
                 for g in grow:
                     r, c = g // w, g % w
@@ -262,10 +262,10 @@ def step_kernel(actions, pos, facing, tile, agent_at, beam_at, beam_cells, beam_
                             apples[e] += 1
                             dirty[nd] = g
                             nd += 1
-            if d < fp[F_DEPLETION]:
-                n_clean = river.shape[0] - waste[e]
-                p_waste = 1.0 - (1.0 - fp[F_WASTE_SPAWN]) ** n_clean
-                if n_clean > 0 and next_uniform(rng, e) < p_waste:
+            n_clean = river.shape[0] - waste[e]
+            if d < fp[F_DEPLETION] and n_clean > 0:
+                p_waste = waste_p(d, n_clean, fp[F_DEPLETION], fp[F_WASTE_SPAWN])
+                if next_uniform(rng, e) < p_waste:
                     j = next_below(rng, e, n_clean)
                     for g in river:
                         r, c = g // w, g % w

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import GAME_CONFIGS
+
 __all__ = [
     "GameMap",
     "MapLayout",
@@ -117,7 +119,8 @@ def parse_map(text: str, game: str, n_agents: int, name: str = "<string>") -> Ga
     ValueError
         ``"<name> line L, column C: ..."`` for the first fault found: ragged rows,
         unknown characters, an open border, too few spawn points, a game-specific
-        fault (Cleanup without river, Box trapped with an open box).
+        fault (Cleanup without river; Box trapped with an open box, a box without
+        'X' walls, or one whose opening would not free the trapped agent).
     """
     allowed = legend(game)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -133,10 +136,17 @@ def parse_map(text: str, game: str, n_agents: int, name: str = "<string>") -> Ga
     width = len(rows[0])
     for i, row in enumerate(rows):
         line = first + i + 1
-        if len(row) != width:
+        if len(row) < width:
             raise ValueError(
-                f"{name} line {line}: {len(row)} columns, but line {first + 1} has {width}; "
-                "every row must have the same width (pad with walls '@')"
+                f"{name} line {line}, column {len(row) + 1}: the row ends after {len(row)} "
+                f"columns, but line {first + 1} has {width}; every row must have the same "
+                "width (pad the row with walls '@')"
+            )
+        if len(row) > width:
+            raise ValueError(
+                f"{name} line {line}, column {width + 1}: extra character {row[width]!r}; "
+                f"the row has {len(row)} columns, but line {first + 1} has {width}; every row "
+                "must have the same width (remove the extra characters or widen the other rows)"
             )
         for j, ch in enumerate(row):
             if ch not in allowed:
@@ -160,11 +170,19 @@ def parse_map(text: str, game: str, n_agents: int, name: str = "<string>") -> Ga
                 f"{name}: box_trapped needs at least 1 spawn point 'T' inside the box and "
                 f"{max(n_agents - 1, 1)} 'P' outside (found {counts['T']} and {counts['P']})"
             )
-        _check_box_closed(rows, name, first)
+        _check_box(rows, name, first)
     elif counts["P"] < n_agents:
+        fewer = ""
+        if counts["P"] >= 1:
+            cls = GAME_CONFIGS[game].__name__
+            fewer = (
+                f", or lower the config field n_agents to at most {counts['P']} "
+                f"(e.g. {cls}(n_agents={counts['P']}), or n_agents = {counts['P']} under "
+                "[env.config] in a run config)"
+            )
         raise ValueError(
             f"{name}: {counts['P']} spawn points 'P' for {n_agents} agents; "
-            "add spawn points to the map or use fewer agents"
+            f"add spawn points 'P' to the map{fewer}"
         )
     if game == "cleanup" and counts["H"] + counts["R"] == 0:
         raise ValueError(
@@ -174,10 +192,11 @@ def parse_map(text: str, game: str, n_agents: int, name: str = "<string>") -> Ga
     return GameMap(rows=tuple(rows), game=game, name=name)
 
 
-def _enclosed(rows: tuple[str, ...] | list[str], start: str) -> np.ndarray:
-    """Cells reachable from the ``start`` characters without crossing '@' or 'X'."""
+def _enclosed(rows: tuple[str, ...] | list[str], start: str, walls: str = "@X") -> np.ndarray:
+    """bool [H, W]: cells reachable from the ``start`` characters (included) by orthogonal
+    steps that never enter a cell holding one of ``walls``."""
     grid = np.array([list(r) for r in rows], dtype="<U1")
-    blocked = (grid == "@") | (grid == "X")
+    blocked = np.isin(grid, list(walls))
     seen = grid == start
     stack = list(zip(*np.nonzero(seen), strict=True))
     while stack:
@@ -191,15 +210,39 @@ def _enclosed(rows: tuple[str, ...] | list[str], start: str) -> np.ndarray:
     return seen
 
 
-def _check_box_closed(rows: list[str], name: str, first: int) -> None:
+def _neighbours(mask: np.ndarray) -> np.ndarray:
+    """bool [H, W]: cells orthogonally next to a True cell of ``mask``."""
+    out = np.zeros_like(mask)
+    out[1:] |= mask[:-1]
+    out[:-1] |= mask[1:]
+    out[:, 1:] |= mask[:, :-1]
+    out[:, :-1] |= mask[:, 1:]
+    return out
+
+
+def _check_box(rows: list[str], name: str, first: int) -> None:
+    """The box around the 'T' cells must be closed, have 'X' walls, and open to a 'P'."""
+    grid = np.array([list(r) for r in rows], dtype="<U1")
     inside = _enclosed(rows, "T")
-    for i, row in enumerate(rows):
-        for j, ch in enumerate(row):
-            if ch == "P" and inside[i, j]:
-                raise ValueError(
-                    f"{name} line {first + i + 1}, column {j + 1}: spawn point 'P' can be "
-                    "reached from the box's 'T' cells; close the box with walls 'X'"
-                )
+    for i, j in zip(*np.nonzero((grid == "P") & inside), strict=True):
+        raise ValueError(
+            f"{name} line {first + i + 1}, column {j + 1}: spawn point 'P' can be "
+            "reached from the box's 'T' cells; close the box with walls 'X'"
+        )
+    ti, tj = (int(v[0]) for v in np.nonzero(grid == "T"))
+    where = f"{name} line {first + ti + 1}, column {tj + 1}"
+    if not (_neighbours(inside) & (grid == "X")).any():
+        raise ValueError(
+            f"{where}: the box around spawn point 'T' has no box wall 'X' (it is closed by "
+            "'@' only), so it could never be opened; draw the walls between the box and the "
+            "outside as 'X'"
+        )
+    if not (_enclosed(rows, "T", walls="@") & (grid == "P")).any():
+        raise ValueError(
+            f"{where}: opening the box (removing its 'X' walls) would not connect spawn point "
+            "'T' to any spawn point 'P' outside; use 'X', not '@', for the walls between the "
+            "box and the outside"
+        )
 
 
 def load_map(path: str | Path, game: str, n_agents: int) -> GameMap:
@@ -210,12 +253,22 @@ def load_map(path: str | Path, game: str, n_agents: int) -> GameMap:
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        For any fault of the map, naming the file, line and column.
+        For any fault of the map, naming the file, line and column; for a file that
+        is not UTF-8 text (``"<file>: not a text map (not UTF-8 ...)"``).
     """
     path = Path(path)
+    name = path.name if path.name.isprintable() else repr(path.name)  # messages stay one line
     if not path.is_file():
         raise FileNotFoundError(f"map file {str(path)!r} not found; give the path of a text map")
-    return parse_map(path.read_text(encoding="utf-8"), game, n_agents, name=path.name)
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # tolerates a byte-order mark
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{name}: not a text map (not UTF-8: byte 0x{exc.object[exc.start]:02x} at "
+            f"offset {exc.start}); give a plain-text file drawn with the legend characters "
+            "(ASCII), one line per map row"
+        ) from None
+    return parse_map(text, game, n_agents, name=name)
 
 
 @dataclass(frozen=True)
@@ -231,7 +284,8 @@ class MapLayout:
     grow_index : int32 [H, W]  position of a cell in ``grow``, -1 elsewhere
     river : int32 [R]          flat indices of river cells ('H' and 'R')
     box : int32 [X]            flat indices of box walls ('X')
-    inside : bool [H, W]       cells inside the closed box
+    inside : bool [H, W]       cells inside the box: reachable from 'T' without crossing
+                               '@' or 'X' (an agent there cannot open the box)
     box_adjacent : bool [H, W] cells orthogonally next to a box wall
     """
 
@@ -263,11 +317,6 @@ def compile_map(game_map: GameMap) -> MapLayout:
     grow_index = np.full(h * w, -1, np.int32)
     grow_index[grow] = np.arange(grow.size, dtype=np.int32)
     box_mask = grid == "X"
-    adjacent = np.zeros_like(box_mask)
-    adjacent[1:] |= box_mask[:-1]
-    adjacent[:-1] |= box_mask[1:]
-    adjacent[:, 1:] |= box_mask[:, :-1]
-    adjacent[:, :-1] |= box_mask[:, 1:]
     return MapLayout(
         tile=tile,
         spawn=where("P"),
@@ -276,6 +325,6 @@ def compile_map(game_map: GameMap) -> MapLayout:
         grow_index=grow_index.reshape(h, w),
         river=where("H", "R"),
         box=where("X"),
-        inside=_enclosed(game_map.rows, "T") if box_mask.any() else np.zeros((h, w), bool),
-        box_adjacent=adjacent & ~box_mask,
+        inside=_enclosed(game_map.rows, "T"),  # all False without 'T' cells
+        box_adjacent=_neighbours(box_mask) & ~box_mask,
     )

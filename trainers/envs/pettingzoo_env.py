@@ -30,7 +30,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo.utils.env import ParallelEnv
 
-from .config import BoxTrappedConfig, CleanupConfig, HarvestConfig
+from .config import GAME_CONFIGS
 from .engine import GAME_NAMES, make_env
 
 __all__ = ["SSDParallelEnv", "parallel_env"]
@@ -141,13 +141,13 @@ class SSDParallelEnv(ParallelEnv):
         observations : dict of str to ndarray
             uint8 ``obs_shape`` view per agent.
         infos : dict of str to dict
-            Empty dictionaries (the engine reports state only after a step).
+            Each agent's starting state, as in :meth:`step` (``fired`` False, ``hits`` 0).
         """
         obs = self.engine.reset(seed=seed)  # [1, N, H, W, 3]
         self.agents = list(self.possible_agents)
         self.num_moves = 0
         observations = {a: obs[0, i] for a, i in self._index.items()}
-        return observations, {a: {} for a in self.agents}
+        return observations, self._agent_infos(self.engine.info(), self.agents)
 
     def step(
         self, actions: dict[str, int]
@@ -306,14 +306,9 @@ def parallel_env(
 def _with_overrides(game: str, config: Any, overrides: dict[str, Any]) -> Any:
     """Return ``config`` (or the game's default config) with fields replaced."""
     if config is None:
-        classes = {
-            "cleanup": CleanupConfig,
-            "harvest": HarvestConfig,
-            "box_trapped": BoxTrappedConfig,
-        }
-        if game not in classes:
+        if game not in GAME_CONFIGS:
             raise ValueError(f"unknown game {game!r}; choose one of {GAME_NAMES}")
-        config = classes[game]()
+        config = GAME_CONFIGS[game]()
     fields = {f.name for f in dataclasses.fields(config)}
     unknown = sorted(set(overrides) - fields)
     if unknown:
