@@ -24,46 +24,32 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+from _machine import machine_description
 
 ALPHA = 0.05
 ONE_EDGE = [(0, 1, 2, 0.5)]  # (source, target, lag, strength)
 THREE_EDGES = [(0, 1, 1, 0.5), (2, 3, 2, 0.5), (3, 4, 3, 0.5)]
 
 
-def machine_description() -> str:
-    """CPU model, cores, versions and the date, in one line."""
+def analysis_machine() -> str:
+    """The machine line with the versions of numba (and its threads) and pyinform."""
+    from importlib.metadata import PackageNotFoundError, version
+
     import numba
-    import pyinform  # noqa: F401
 
-    cpu = platform.processor() or "unknown CPU"
     try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        from importlib.metadata import version
-
         pyinform_version = version("pyinform")
-    except Exception:  # noqa: BLE001
+    except PackageNotFoundError:
         pyinform_version = "?"
-    return (
-        f"CPU: {cpu}; cores: {os.cpu_count()}; Python {platform.python_version()}; "
-        f"NumPy {np.__version__}; numba {numba.__version__} ({numba.get_num_threads()} threads); "
-        f"pyinform {pyinform_version}; {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
-    )
+    return machine_description([f"numba {numba.__version__} ({numba.get_num_threads()} threads)",
+                                f"pyinform {pyinform_version}"])
 
 
 def best_time(fn, repeats: int) -> tuple[float, object]:
@@ -189,7 +175,7 @@ def main() -> None:
     parser.add_argument("--no-compile", action="store_true", help="skip the cold-compile run")
     args = parser.parse_args()
 
-    print(f"_{machine_description()}_\n")
+    print(f"_{analysis_machine()}_\n")
     rows = []
     ours, pyi, diff = bench_te(args.repeats)
     rows.append(("one TE, 10^6 steps (8 symbols, k=1)", f"{ours * 1e3:.1f} ms",

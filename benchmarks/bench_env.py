@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import datetime as _dt
 import io
-import os
-import platform
 import pstats
 import time
 
 import numpy as np
+from _machine import machine_description
 
 from trainers.envs import make_env
 from trainers.envs.pettingzoo_env import parallel_env
@@ -32,23 +30,6 @@ from trainers.envs.pettingzoo_env import parallel_env
 GAMES = ("cleanup", "harvest")
 N_AGENTS = 5
 ACTION_POOL = 64  # pre-drawn action arrays cycled through while timing
-
-
-def machine_description() -> str:
-    """One line naming the CPU model, core count, Python and NumPy versions and the date."""
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return (
-        f"CPU: {cpu}; cores: {os.cpu_count()}; Python {platform.python_version()}; "
-        f"NumPy {np.__version__}; {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
-    )
 
 
 def _make(game: str, n_envs: int, seed: int):

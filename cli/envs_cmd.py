@@ -11,6 +11,7 @@ def envs() -> None:
     (rows x columns), episode horizon (steps) and actions (count, and names in
     the order of their codes).
     """
+    from infoflow._text import format_table
     from trainers.envs import GAME_NAMES, make_env
 
     header = ("game", "agents", "map", "horizon", "actions", "action names (codes 0, 1, ...)")
@@ -28,14 +29,4 @@ def envs() -> None:
                 " ".join(env.action_names),
             )
         )
-    click.echo(format_table(header, rows))
-
-
-def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """Plain-text table: left-aligned columns two spaces apart, a rule under the header."""
-    widths = [max(len(row[c]) for row in [header, *rows]) for c in range(len(header))]
-    table = [header, tuple("-" * w for w in widths), *rows]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in table
-    )
+    click.echo(format_table(rows, header, rule=True))

@@ -6,7 +6,8 @@ counterfactual influence (:mod:`infoflow.influence`), computes the paper's commu
 metrics and returns/equality (:mod:`infoflow.communication`), and merges everything into one
 :class:`xarray.Dataset` with prefixed variable names. :func:`write_results` /
 :func:`read_results` store it as netCDF (``analysis.nc``); :func:`compare_measures` and
-:func:`format_table` give the per-pair KL vs MI vs TE table (SPEC 6).
+:func:`format_pairs` give the per-pair KL vs MI vs TE table (SPEC 6);
+:func:`format_summary` the paper's metrics as text.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ import numpy as np
 import xarray as xr
 
 from infoflow import __version__
+from infoflow._text import format_table
 from infoflow.communication import instantaneous_coordination, return_summary, speaker_consistency
 from infoflow.graph import best_lag
 from infoflow.influence import influence_summary, influential_moments
-from infoflow.significance import LAG_TESTS, network_inference
+from infoflow.significance import LAG_TESTS, SURROGATE_METHODS, network_inference
 from infoflow.trajectory import validate
 
 __all__ = ["analyze", "MEASURES", "DEFAULT_MEASURES", "check_parameters", "n_tests",
-           "write_results", "read_results", "compare_measures", "format_table"]
+           "lags_without_samples", "write_results", "read_results", "compare_measures",
+           "format_pairs", "paper_metrics", "format_summary"]
 
 MEASURES = ("te", "mi", "kl", "comm")
 """Measures :func:`analyze` knows: transfer entropy, lagged mutual information, the logged
@@ -41,8 +44,8 @@ _RENAME = {"value": "", "p_value": "_p_value", "null_mean": "_null_mean",
 
 
 def check_parameters(measures: Iterable[str], lags: Sequence[int], history: int,
-                     permutations: int, alpha: float, lag_test: str = "max"
-                     ) -> tuple[tuple[str, ...], tuple[int, ...]]:
+                     permutations: int, alpha: float, lag_test: str = "max",
+                     surrogates: str = "auto") -> tuple[tuple[str, ...], tuple[int, ...]]:
     """Validate analysis parameters; return the measures and the sorted unique lags.
 
     Raises
@@ -70,6 +73,9 @@ def check_parameters(measures: Iterable[str], lags: Sequence[int], history: int,
     if lag_test not in LAG_TESTS:
         raise ValueError(f"lag_test is {lag_test!r}; pass 'max' (one test per pair) or 'each' "
                          "(one test per lag)")
+    if surrogates not in SURROGATE_METHODS:
+        raise ValueError(f"surrogates is {surrogates!r}; pass one of "
+                         f"{', '.join(SURROGATE_METHODS)}")
     return measures, lags
 
 
@@ -94,12 +100,55 @@ def _check_data(ds: xr.Dataset) -> None:
     validate(ds)
 
 
+def lags_without_samples(lengths: np.ndarray, lags: Sequence[int], history: int = 1,
+                         measure: str = "te") -> list[int]:
+    """Lags at which no episode is long enough to give a single sample.
+
+    A sample of lagged TE at lag u with target history k (source history 1) at step t needs
+    t >= max(k, u) and t < length; lagged MI needs t >= u. So lag u has a sample iff some
+    episode is longer than max(k, u) steps (u for MI).
+
+    Examples
+    --------
+    >>> lags_without_samples(np.array([3, 2]), [1, 2, 3, 4])
+    [3, 4]
+    >>> lags_without_samples(np.array([3]), [1, 2], history=3)
+    [1, 2]
+    """
+    longest = int(np.max(lengths, initial=0))
+    k = int(history) if measure == "te" else 0
+    return [int(u) for u in lags if longest <= max(k, int(u))]
+
+
+def _check_samples(ds: xr.Dataset, measures: tuple[str, ...], lags: tuple[int, ...],
+                   history: int, notes: list[str]) -> None:
+    """ValueError if no lag of TE/MI has a sample; a note naming the lags without one."""
+    lengths = np.asarray(ds["length"].values)
+    for m in ("te", "mi"):
+        if m not in measures:
+            continue
+        empty = lags_without_samples(lengths, lags, history, m)
+        need = f"max(history {history}, lag)" if m == "te" else "the lag"
+        longest = int(np.max(lengths, initial=0))
+        if len(empty) == len(lags):
+            raise ValueError(
+                f"no {m} sample at any lag {list(lags)}: the longest episode has {longest} "
+                f"step(s) and a sample needs episodes longer than {need}; pass smaller lags "
+                f"(--lags){' or a shorter history (--history)' if m == 'te' else ''}, or "
+                "analyze longer episodes"
+            )
+        if empty:
+            notes.append(f"{m} at lag(s) {', '.join(map(str, empty))} has no sample (the "
+                         f"longest episode has {longest} steps): NaN, never an edge")
+
+
 def _network(ds: xr.Dataset, measure: str, lags: tuple[int, ...], history: int,
-             permutations: int, alpha: float, seed: int, lag_test: str
+             permutations: int, alpha: float, seed: int, lag_test: str, surrogates: str
              ) -> tuple[xr.Dataset, dict]:
     kwargs = {"k": history} if measure == "te" else {}
     res = network_inference(ds, measure=measure, lags=lags, permutations=permutations,
-                            alpha=alpha, seed=seed, lag_test=lag_test, **kwargs)
+                            alpha=alpha, seed=seed, lag_test=lag_test, surrogates=surrogates,
+                            **kwargs)
     out = res.rename({v: f"{measure}{suffix}" for v, suffix in _RENAME.items()
                       if v in res.data_vars})
     for name in out.data_vars:
@@ -147,7 +196,7 @@ def _comm(ds: xr.Dataset, notes: list[str]) -> dict[str, xr.DataArray]:
 def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
             lags: Sequence[int] = (1, 2, 3), history: int = 1, permutations: int = 1000,
             alpha: float = 0.05, seed: int = 0, store: str | None = None,
-            lag_test: str = "max") -> xr.Dataset:
+            lag_test: str = "max", surrogates: str = "auto") -> xr.Dataset:
     """Run the analysis pipeline on trajectories.
 
     Parameters
@@ -177,6 +226,11 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
         ``"max"``: one test per ordered pair on the maximum over lags (FDR over pairs; an
         edge is significant at its best lag); ``"each"``: one test per (pair, lag), FDR over
         all of them. See :func:`infoflow.significance.network_inference`.
+    surrogates : {"auto", "episodes", "circular"}
+        Surrogates of the permutation tests: ``"auto"`` shuffles episodes when there are at
+        least 10, else shifts the source circularly within episodes (see
+        :func:`infoflow.significance.network_inference`); the method used is recorded in
+        ``attrs["te_surrogates"]`` / ``attrs["mi_surrogates"]``.
 
     Returns
     -------
@@ -191,13 +245,21 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
         scalars, ``consistency`` (agent); ``return`` (agent), ``episode_return`` (episode,
         agent), ``collective_return``, ``equality``, ``return_equality`` (episode).
         Attributes record the parameters (``lag_test`` among them), ``infoflow_version``,
-        ``source`` and ``notes``.
+        ``source`` and ``notes`` (among them the lags at which no episode is long enough for
+        a sample: their TE/MI values are NaN).
+
+    Raises
+    ------
+    ValueError
+        For a bad parameter, data not in the trajectory schema, ``kl`` asked for without
+        logged influence, and TE/MI asked for at lags that no episode is long enough for.
     """
     explicit = measures is not None
     measures, lags = check_parameters(DEFAULT_MEASURES if measures is None else measures,
-                                      lags, history, permutations, alpha, lag_test)
+                                      lags, history, permutations, alpha, lag_test, surrogates)
     _check_data(ds)
     notes: list[str] = []
+    _check_samples(ds, measures, lags, int(history), notes)
     if "kl" in measures and "influence" not in ds.data_vars:
         if explicit:
             raise ValueError("measure 'kl' needs a logged 'influence' variable, which these "
@@ -219,7 +281,7 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
     for m in ("te", "mi"):
         if m in measures:
             res, info = _network(ds, m, lags, int(history), int(permutations), float(alpha),
-                                 int(seed), lag_test)
+                                 int(seed), lag_test, surrogates)
             parts.append(res)
             attrs.update(info)
     names = ds["agent"].values
@@ -247,6 +309,7 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
         "seed": int(seed),
         "fdr": "benjamini-hochberg",
         "lag_test": lag_test,
+        "surrogates": surrogates,
         **attrs,
         "infoflow_version": __version__,
         "source": str(source),
@@ -257,7 +320,9 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
 
 
 def write_results(results: xr.Dataset, path: str | Path) -> Path:
-    """Write analysis results to a netCDF file (netCDF3 via scipy; no extra dependency)."""
+    """Write analysis results to a netCDF file (netCDF3 via scipy; no extra dependency).
+
+    :func:`read_results` reads it back, and also any re-saved copy xarray can read."""
     path = Path(path)
     results.to_netcdf(path, engine="scipy")
     return path
@@ -266,16 +331,26 @@ def write_results(results: xr.Dataset, path: str | Path) -> Path:
 def read_results(path: str | Path) -> xr.Dataset:
     """Read results written by :func:`write_results` (loaded into memory, file closed).
 
+    The netCDF3 file of :func:`write_results` is read with scipy; any other file is tried
+    with xarray's default engine, so a copy the user re-saved as netCDF4 (HDF5) is read too
+    when h5netcdf or netCDF4 is installed.
+
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
+    ValueError
+        If no installed engine reads it.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no analysis file at {path}; run 'infoflow analyze' first")
     try:
         return xr.load_dataset(path, engine="scipy")
+    except (OSError, TypeError, ValueError):
+        pass  # not netCDF3: maybe netCDF4/HDF5, for the default engine
+    try:
+        return xr.load_dataset(path)
     except (OSError, TypeError, ValueError) as exc:
         raise ValueError(f"{path} is not a netCDF results file written by infoflow; pass the "
                          "analysis.nc of 'infoflow analyze'") from exc
@@ -307,32 +382,79 @@ def compare_measures(results: xr.Dataset) -> xr.Dataset:
     return xr.Dataset(out).transpose("source", "target")
 
 
-def format_table(table: xr.Dataset, digits: int = 4) -> str:
+def format_pairs(table: xr.Dataset, digits: int = 4) -> str:
     """Plain-text table of a (source, target) Dataset, one row per pair with source != target.
 
     Examples
     --------
     >>> t = xr.Dataset({"te": (("source", "target"), [[0.0, 0.5], [0.25, 0.0]])},
     ...                coords={"source": ["a", "b"], "target": ["a", "b"]})
-    >>> print(format_table(t))
+    >>> print(format_pairs(t))
     source  target  te
     a       b       0.5
     b       a       0.25
     """
     columns = list(table.data_vars)
-    rows = [["source", "target", *columns]]
-    for s in table["source"].values:
-        for t in table["target"].values:
-            if s == t:
-                continue
-            cells = [str(s), str(t)]
-            for c in columns:
-                v = table[c].sel(source=s, target=t).item()
-                if isinstance(v, float):
-                    cells.append("nan" if np.isnan(v) else f"{v:.{digits}g}")
-                else:
-                    cells.append(str(v))
-            rows.append(cells)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                     for r in rows)
+    rows = [[s, t, *(table[c].sel(source=s, target=t).item() for c in columns)]
+            for s in table["source"].values for t in table["target"].values if s != t]
+    return format_table(rows, ["source", "target", *columns], digits=digits)
+
+
+_SCALAR_METRICS = (  # (results variable, label, reduction over its dims)
+    ("collective_return", "collective return (mean per episode)", "mean"),
+    ("equality", "equality, 1 - Gini (mean per episode)", "mean"),
+    ("return_equality", "collective return x equality (mean per episode)", "mean"),
+    ("ic_action_max", "max IC action/action (bits)", None),
+    ("ic_action_influential_max", "max IC action/action, influential moments (bits)", None),
+    ("ic_symbol_max", "max IC symbol/action (bits)", None),
+    ("ic_symbol_influential_max", "max IC symbol/action, influential moments (bits)", None),
+    ("kl_mean", "mean KL influence over pairs (as logged, nats)", "mean"),
+    ("kl_sparsity", "mean KL sparsity over pairs (fraction of steps above mean)", "mean"),
+)
+_AGENT_METRICS = (("return", "return"), ("consistency", "speaker consistency"),
+                  ("role", "role"), ("moment_fraction", "influential steps (fraction)"))
+
+
+def paper_metrics(results: xr.Dataset) -> list[tuple[str, float]]:
+    """The paper's scalar metrics present in ``results``, as (label, value) pairs.
+
+    Collective return, equality and their product are means over episodes; instantaneous
+    coordination (IC) is the maximum over pairs (paper section 5.1); KL influence and its
+    sparsity are means over the pairs where influence is defined (NaN pairs left out).
+
+    Examples
+    --------
+    >>> r = xr.Dataset({"equality": ("episode", [0.5, 1.0]), "ic_action_max": 0.25})
+    >>> paper_metrics(r)
+    [('equality, 1 - Gini (mean per episode)', 0.75), ('max IC action/action (bits)', 0.25)]
+    """
+    rows = []
+    for name, label, reduce in _SCALAR_METRICS:
+        if name in results.data_vars:
+            values = np.asarray(results[name].values, dtype=np.float64)
+            finite = values[np.isfinite(values)]
+            value = (float(finite.mean()) if finite.size else float("nan")) if reduce \
+                else float(values)
+            rows.append((label, value))
+    return rows
+
+
+def format_summary(results: xr.Dataset, digits: int = 4) -> str:
+    """The paper metrics of ``results`` as text: a metric/value table and a per-agent table
+    (return, speaker consistency, role, fraction of influential moments, where computed).
+
+    Empty when ``results`` hold none of them.
+    """
+    parts = []
+    metrics = paper_metrics(results)
+    if metrics:
+        parts.append(format_table(metrics, ("metric", "value"), digits=digits))
+    columns = [(name, label) for name, label in _AGENT_METRICS
+               if name in results.data_vars and results[name].dims == ("agent",)]
+    if columns:
+        rows = [[agent, *(results[name].values[i].item() for name, _ in columns)]
+                for i, agent in enumerate(results["agent"].values)]
+        parts.append(format_table(rows, ["agent", *(label for _, label in columns)],
+                                  digits=digits))
+    return "\n\n".join(parts)
+

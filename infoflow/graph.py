@@ -26,8 +26,10 @@ import networkx as nx
 import numpy as np
 import xarray as xr
 
-__all__ = ["best_lag", "influence_graph", "write_graph", "read_graph", "graphs_by_window",
-           "format_edges", "GRAPH_FORMATS"]
+from infoflow._text import format_table
+
+__all__ = ["best_lag", "influence_graph", "default_graph_measure", "write_graph", "read_graph",
+           "graphs_by_window", "format_edges", "GRAPH_FORMATS", "GRAPH_MEASURE_ORDER"]
 
 GRAPH_FORMATS = (".graphml", ".gexf", ".json")
 """File suffixes :func:`write_graph` and :func:`read_graph` understand."""
@@ -186,6 +188,52 @@ def _pair_values(results: xr.Dataset, measure: str, alpha: float | None, by_valu
     return value, sig, attrs
 
 
+GRAPH_MEASURE_ORDER = ("te", "mi", "kl", "ic_symbol", "ic_action")
+"""Measures :func:`default_graph_measure` tries, in this order."""
+
+
+def default_graph_measure(results: xr.Dataset) -> tuple[str, float | None]:
+    """The measure (and threshold) a graph of ``results`` is drawn with when none is asked for.
+
+    Lagged TE if computed (with its significance), else lagged MI: edges are then the
+    significant pairs (threshold None). Else the first of ``kl`` (mean logged influence),
+    ``ic_symbol``, ``ic_action`` (instantaneous coordination), which have no p-values, with
+    the threshold the mean of its finite values over pairs k != j: an edge is a pair above
+    the average pair, so such a graph shows the stronger relations rather than every pair.
+
+    Returns
+    -------
+    (str, float or None)
+        Measure name for :func:`influence_graph` and its ``threshold`` (None: significance).
+
+    Raises
+    ------
+    ValueError
+        If ``results`` hold none of these measures.
+
+    Examples
+    --------
+    >>> r = xr.Dataset({"kl_mean": (("source", "target"), [[np.nan, 0.3], [0.1, np.nan]])},
+    ...                coords={"source": ["a", "b"], "target": ["a", "b"]})
+    >>> default_graph_measure(r)
+    ('kl', 0.2)
+    """
+    for measure in GRAPH_MEASURE_ORDER:
+        var = _MEASURE_ALIASES.get(measure, measure)
+        if var not in results.data_vars:
+            continue
+        if measure in _LAGGED:
+            if {f"{var}_significant", f"{var}_p_value"} & set(results.data_vars):
+                return measure, None
+            continue  # no significance to draw edges by
+        values = np.asarray(results[var].transpose("source", "target").values, float)
+        off = values[~np.eye(*values.shape, dtype=bool)]
+        off = off[np.isfinite(off)]
+        return measure, float(off.mean()) if off.size else 0.0
+    raise ValueError("results hold no measure to build a graph from (te, mi, kl_mean, "
+                     "ic_symbol or ic_action); run analyze with te, mi, kl or comm")
+
+
 def influence_graph(results: xr.Dataset, measure: str = "te", alpha: float | None = None,
                     threshold: float | None = None) -> nx.DiGraph:
     """Directed graph of who influences whom.
@@ -267,16 +315,14 @@ def format_edges(g: nx.DiGraph, digits: int = 4) -> str:
     a       b       0.5  2    0.001
     """
     m = g.graph.get("measure", "weight")
-    rows = [["source", "target", m, "lag", "p"]]
+    rows = []
     for s, t, d in sorted(g.edges(data=True)):
-        lag, p = d.get(f"{m}_lag", "-"), d.get(f"{m}_p_value")
-        rows.append([str(s), str(t), f"{d.get('weight', float('nan')):.{digits}g}", str(lag),
-                     "-" if p is None else f"{p:.{digits}g}"])
-    if len(rows) == 1:
+        p = d.get(f"{m}_p_value")
+        rows.append((s, t, float(d.get("weight", float("nan"))), d.get(f"{m}_lag", "-"),
+                     "-" if p is None else float(p)))
+    if not rows:
         return f"no edge ({m})"
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                     for r in rows)
+    return format_table(rows, ("source", "target", m, "lag", "p"), digits=digits)
 
 
 def write_graph(g: nx.DiGraph, path: str | Path) -> Path:
@@ -337,7 +383,8 @@ def read_graph(path: str | Path) -> nx.DiGraph:
 def graphs_by_window(ds: xr.Dataset, window: int, measure: str = "te",
                      lags: Sequence[int] = (1, 2, 3), history: int = 1, permutations: int = 1000,
                      alpha: float = 0.05, threshold: float | None = None, seed: int = 0,
-                     lag_test: str = "max") -> list[tuple[int, int, nx.DiGraph]]:
+                     lag_test: str = "max", surrogates: str = "auto"
+                     ) -> list[tuple[int, int, nx.DiGraph]]:
     """One influence graph per consecutive window of ``window`` episodes (training time).
 
     Parameters
@@ -346,7 +393,7 @@ def graphs_by_window(ds: xr.Dataset, window: int, measure: str = "te",
         Trajectories (schema of :mod:`infoflow.trajectory`).
     window : int
         Episodes per window; the last window holds the remainder (it may be shorter).
-    measure, lags, history, permutations, alpha, seed, lag_test
+    measure, lags, history, permutations, alpha, seed, lag_test, surrogates
         As in :func:`infoflow.analysis.analyze` (one measure).
     threshold : float, optional
         As in :func:`influence_graph`.
@@ -368,6 +415,7 @@ def graphs_by_window(ds: xr.Dataset, window: int, measure: str = "te",
         stop = min(start + window, n)
         part = ds.isel(episode=slice(start, stop))
         res = analyze(part, measures=(measure,), lags=lags, history=history,
-                      permutations=permutations, alpha=alpha, seed=seed, lag_test=lag_test)
+                      permutations=permutations, alpha=alpha, seed=seed, lag_test=lag_test,
+                      surrogates=surrogates)
         graphs.append((start, stop, influence_graph(res, measure, threshold=threshold)))
     return graphs

@@ -36,6 +36,8 @@ __all__ = [
     "influence_summary",
     "pair_mean_kernel",
     "sparsity_kernel",
+    "episode_mean_kernel",
+    "moments_kernel",
 ]
 
 INFLUENCE_DIMS = ("episode", "step", "source", "target")
@@ -104,6 +106,78 @@ def sparsity_kernel(values: np.ndarray) -> np.ndarray:
         return np.where(count > 0, above / count, np.nan)
 
 
+def episode_mean_kernel(values: np.ndarray) -> np.ndarray:
+    """Mean over each episode's defined steps: float [episode, source, target], NaN if none.
+
+    Examples
+    --------
+    >>> v = np.full((2, 2, 1, 1), np.nan); v[0, :, 0, 0] = [1.0, 2.0]
+    >>> episode_mean_kernel(v)[:, 0, 0]
+    array([1.5, nan])
+    """
+    defined = np.isfinite(values)
+    count = defined.sum(axis=1)  # [E, S, R]
+    total = np.where(defined, values, 0.0).sum(axis=1)  # [E, S, R]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def moments_kernel(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Influential moments and where a source's influence is defined, bool [episode, step,
+    source] each: c_k(t) = sum over defined targets >= the mean of c_k over defined steps.
+
+    Examples
+    --------
+    >>> v = np.full((1, 3, 1, 2), np.nan); v[0, :, 0, 1] = [0.0, 3.0, 0.0]
+    >>> moments_kernel(v)[0][0, :, 0].tolist()
+    [False, True, False]
+    """
+    defined = np.isfinite(values).any(axis=3)  # [E, T, S]
+    total = np.where(np.isfinite(values), values, 0.0).sum(axis=3)  # [E, T, S]
+    count = defined.sum(axis=(0, 1))  # [S]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, np.where(defined, total, 0.0).sum(axis=(0, 1)) / count, np.inf)
+    return defined & (total >= mean[None, None, :]), defined
+
+
+def _mean_da(ds: xr.Dataset, values: np.ndarray) -> xr.DataArray:
+    return xr.DataArray(
+        pair_mean_kernel(values), dims=("source", "target"), coords=_pair_coords(ds),
+        name="kl_mean", attrs={"long_name": "mean counterfactual influence"},
+    )
+
+
+def _sparsity_da(ds: xr.Dataset, values: np.ndarray) -> xr.DataArray:
+    return xr.DataArray(
+        sparsity_kernel(values), dims=("source", "target"), coords=_pair_coords(ds),
+        name="kl_sparsity",
+        attrs={"long_name": "fraction of steps above the mean influence", "units": "1"},
+    )
+
+
+def _over_time_da(ds: xr.Dataset, values: np.ndarray) -> xr.DataArray:
+    coords = {**{d: ds.coords[d] for d in ("episode",) if d in ds.coords}, **_pair_coords(ds)}
+    return xr.DataArray(
+        episode_mean_kernel(values), dims=("episode", "source", "target"), coords=coords,
+        name="kl_episode_mean", attrs={"long_name": "mean counterfactual influence per episode"},
+    )
+
+
+def _moments_da(ds: xr.Dataset, mask: np.ndarray) -> xr.DataArray:
+    da = ds["influence"]
+    return xr.DataArray(
+        mask, dims=("episode", "step", "source"),
+        coords={d: da.coords[d] for d in ("episode", "step", "source") if d in da.coords},
+        name="influential_moment",
+    )
+
+
+def _influencers_da(ds: xr.Dataset, values: np.ndarray) -> xr.DataArray:
+    flag = np.isfinite(values).any(axis=(0, 1, 3))  # [S]
+    names = ds["influence"]["source"].values
+    return xr.DataArray(flag, dims=("agent",), coords={"agent": names}, name="influencer")
+
+
 def influence_mean(ds: xr.Dataset) -> xr.DataArray:
     """Mean logged influence per pair.
 
@@ -118,11 +192,7 @@ def influence_mean(ds: xr.Dataset) -> xr.DataArray:
     xr.DataArray
         float (source, target); NaN where the pair was never defined.
     """
-    values = _influence_array(ds)
-    return xr.DataArray(
-        pair_mean_kernel(values), dims=("source", "target"), coords=_pair_coords(ds),
-        name="kl_mean", attrs={"long_name": "mean counterfactual influence"},
-    )
+    return _mean_da(ds, _influence_array(ds))
 
 
 def influence_sparsity(ds: xr.Dataset) -> xr.DataArray:
@@ -138,12 +208,7 @@ def influence_sparsity(ds: xr.Dataset) -> xr.DataArray:
     xr.DataArray
         float (source, target) in [0, 1]; the paper reports values below 0.1.
     """
-    values = _influence_array(ds)
-    return xr.DataArray(
-        sparsity_kernel(values), dims=("source", "target"), coords=_pair_coords(ds),
-        name="kl_sparsity",
-        attrs={"long_name": "fraction of steps above the mean influence", "units": "1"},
-    )
+    return _sparsity_da(ds, _influence_array(ds))
 
 
 def influence_over_time(ds: xr.Dataset) -> xr.DataArray:
@@ -159,17 +224,7 @@ def influence_over_time(ds: xr.Dataset) -> xr.DataArray:
     xr.DataArray
         float (episode, source, target); NaN where a pair has no defined step in an episode.
     """
-    values = _influence_array(ds)
-    defined = np.isfinite(values)
-    count = defined.sum(axis=1)  # [E, S, R]
-    total = np.where(defined, values, 0.0).sum(axis=1)  # [E, S, R]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        series = np.where(count > 0, total / count, np.nan)
-    coords = {**{d: ds.coords[d] for d in ("episode",) if d in ds.coords}, **_pair_coords(ds)}
-    return xr.DataArray(
-        series, dims=("episode", "source", "target"), coords=coords, name="kl_episode_mean",
-        attrs={"long_name": "mean counterfactual influence per episode"},
-    )
+    return _over_time_da(ds, _influence_array(ds))
 
 
 def influential_moments(ds: xr.Dataset) -> xr.DataArray:
@@ -192,19 +247,7 @@ def influential_moments(ds: xr.Dataset) -> xr.DataArray:
     targets where it is defined (the influence reward, paper Eq. 1); a moment is influential
     when c_k(t) >= mean_t c_k(t) (paper section 5.1, "influential moments").
     """
-    values = _influence_array(ds)
-    defined = np.isfinite(values).any(axis=3)  # [E, T, S]
-    total = np.where(np.isfinite(values), values, 0.0).sum(axis=3)  # [E, T, S]
-    count = defined.sum(axis=(0, 1))  # [S]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, np.where(defined, total, 0.0).sum(axis=(0, 1)) / count, np.inf)
-    mask = defined & (total >= mean[None, None, :])
-    da = ds["influence"]
-    return xr.DataArray(
-        mask, dims=("episode", "step", "source"),
-        coords={d: da.coords[d] for d in ("episode", "step", "source") if d in da.coords},
-        name="influential_moment",
-    )
+    return _moments_da(ds, moments_kernel(_influence_array(ds))[0])
 
 
 def influencers(ds: xr.Dataset) -> xr.DataArray:
@@ -215,10 +258,7 @@ def influencers(ds: xr.Dataset) -> xr.DataArray:
     xr.DataArray
         bool (agent), named by the ``source`` coordinate of ``influence``.
     """
-    values = _influence_array(ds)
-    flag = np.isfinite(values).any(axis=(0, 1, 3))  # [S]
-    names = ds["influence"]["source"].values
-    return xr.DataArray(flag, dims=("agent",), coords={"agent": names}, name="influencer")
+    return _influencers_da(ds, _influence_array(ds))
 
 
 def influence_summary(ds: xr.Dataset) -> xr.Dataset:
@@ -232,17 +272,17 @@ def influence_summary(ds: xr.Dataset) -> xr.Dataset:
         ``moment_fraction(agent)`` (the fraction of a source's defined steps that are
         influential moments).
     """
-    moments = influential_moments(ds)
-    values = _influence_array(ds)
-    defined = np.isfinite(values).any(axis=3).sum(axis=(0, 1))  # [S]
+    values = _influence_array(ds)  # [E, T, S, R], read once
+    moments, defined = moments_kernel(values)
+    steps = defined.sum(axis=(0, 1))  # [S]
     with np.errstate(invalid="ignore", divide="ignore"):
-        fraction = np.where(defined > 0, moments.values.sum(axis=(0, 1)) / defined, np.nan)
-    flag = influencers(ds)
+        fraction = np.where(steps > 0, moments.sum(axis=(0, 1)) / steps, np.nan)
+    flag = _influencers_da(ds, values)
     return xr.Dataset(
         {
-            "kl_mean": influence_mean(ds),
-            "kl_sparsity": influence_sparsity(ds),
-            "kl_episode_mean": influence_over_time(ds),
+            "kl_mean": _mean_da(ds, values),
+            "kl_sparsity": _sparsity_da(ds, values),
+            "kl_episode_mean": _over_time_da(ds, values),
             "influencer": flag,
             "moment_fraction": xr.DataArray(fraction, dims=("agent",),
                                             coords={"agent": flag["agent"]}),

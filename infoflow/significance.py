@@ -44,12 +44,15 @@ from infoflow.measures._codes import as_actions, check_bias, infer_n_symbols
 from infoflow.measures._tables import make_xlogx, prepare_codes, run_tables, sums_to_bits
 from infoflow.measures.transfer_entropy import check_lags, other_agents
 
-__all__ = ["network_inference", "fdr_bh", "MIN_EPISODES_FOR_SHUFFLE", "LAG_TESTS"]
+__all__ = ["network_inference", "fdr_bh", "MIN_EPISODES_FOR_SHUFFLE", "LAG_TESTS",
+           "SURROGATE_METHODS"]
 
 #: Fewest episodes for which ``surrogates="auto"`` shuffles episodes (else: circular shifts).
 MIN_EPISODES_FOR_SHUFFLE = 10
 #: Ways of testing across lags: one maximum-statistic test per pair, or one test per lag.
 LAG_TESTS = ("max", "each")
+#: Surrogate methods: chosen by the number of episodes, episode shuffling, circular shifts.
+SURROGATE_METHODS = ("auto", "episodes", "circular")
 #: Values within this distance of the observed value count as "null >= observed" (ties).
 _TIE_TOL = 1e-12
 
@@ -130,7 +133,7 @@ def _surrogates(
 
 def _choose_method(surrogates: str, lengths: np.ndarray, min_shift: int) -> str:
     n_episodes = int((lengths > 0).sum())
-    if surrogates not in ("auto", "episodes", "circular"):
+    if surrogates not in SURROGATE_METHODS:
         raise ValueError(
             f"surrogates must be 'auto', 'episodes' or 'circular'; got {surrogates!r}."
         )
@@ -138,14 +141,16 @@ def _choose_method(surrogates: str, lengths: np.ndarray, min_shift: int) -> str:
     if method == "auto":
         method = "episodes" if n_episodes >= MIN_EPISODES_FOR_SHUFFLE else "circular"
     if method == "episodes" and lengths.size < 2:
-        raise ValueError("episode shuffling needs at least 2 episodes; use surrogates='circular'.")
+        raise ValueError("episode shuffling needs at least 2 episodes; use "
+                         "surrogates='circular' (infoflow analyze --surrogates circular).")
     if method == "circular":
         short = lengths[(lengths > 0) & (lengths <= 2 * min_shift)]
         if short.size:
             raise ValueError(
                 f"circular shifts need episodes longer than 2 * (max lag + history) = "
                 f"{2 * min_shift} steps; the shortest has {int(short.min())}. Use fewer lags, "
-                "shorter histories, or surrogates='episodes' with more episodes."
+                "shorter histories, or surrogates='episodes' (infoflow analyze --surrogates "
+                "episodes) with more episodes."
             )
     return method
 

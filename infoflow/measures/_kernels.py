@@ -150,12 +150,20 @@ def _store(res, n, s_j, s_sp, s_xp, s_p, m_j, m_sp, m_xp, m_p):
 
 
 @njit(cache=True)
-def _segments(t0, length, length2, lag, sh):
-    """Target-step ranges [a0, a1) without wrap and [b0, b1) with wrap, and their offsets."""
+def _segment(seg, t0, length, length2, lag, sh):
+    """Target steps [lo, hi) of segment ``seg`` and the source step offset ``off``.
+
+    Target step t of an episode of ``length`` reads source step t + off of an episode of
+    ``length2`` shifted circularly by ``sh``: segment 0 is the part without wrap
+    (off = sh - lag), segment 1 the wrapped part (off = sh - lag - length2; empty when
+    sh = 0). Target steps start at ``t0`` (the first step with a full source history).
+    """
     a1 = min(length, length2 - sh + lag)
+    if seg == 0:
+        return t0, a1, sh - lag
     if sh == 0:
-        return t0, a1, 0, 0
-    return t0, a1, max(t0, a1), length
+        return 0, 0, 0
+    return max(t0, a1), length, sh - lag - length2
 
 
 @njit(cache=True)
@@ -182,12 +190,8 @@ def _one_target_lag(tc, cc, lengths, src, lag, l, active, perm, shift, nx, n_p, 
         for e in range(n_episodes):
             e2 = perm[b, e]
             sh = shift[b, e]
-            a0, a1, b0, b1 = _segments(lag + l - 1, lengths[e], lengths[e2], lag, sh)
             for seg in range(2):
-                if seg == 0:
-                    lo, hi, off = a0, a1, sh - lag
-                else:
-                    lo, hi, off = b0, b1, sh - lag - lengths[e2]
+                lo, hi, off = _segment(seg, lag + l - 1, lengths[e], lengths[e2], lag, sh)
                 row0 = (e2 * n_steps + off) * n_cols
                 for t in range(lo, hi):
                     c = tc[e, t]
@@ -234,12 +238,9 @@ def _one_target(tc, cc, lengths, src, lags, l, active, perm, shift, nx, n_p, ns,
                 for e in range(n_episodes):
                     e2 = perm[b, e]
                     sh = shift[b, e]
-                    a0, a1, b0, b1 = _segments(lag + l - 1, lengths[e], lengths[e2], lag, sh)
                     for seg in range(2):
-                        if seg == 0:
-                            lo, hi, off = a0, a1, sh - lag
-                        else:
-                            lo, hi, off = b0, b1, sh - lag - lengths[e2]
+                        lo, hi, off = _segment(seg, lag + l - 1, lengths[e], lengths[e2], lag,
+                                               sh)
                         row0 = (e2 * n_steps + off) * n_cols + col
                         for t in range(lo, hi):
                             c = tc[e, t]

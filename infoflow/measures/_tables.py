@@ -165,15 +165,8 @@ def run_tables(
         active = np.ones((len(targets), n_src, lags.size), dtype=bool)
     if xlogx is None:
         xlogx = np.zeros(1)
-    cells = (codes.ns + 1) * (codes.nx * codes.n_p + 1)
-    if mode is not None:
-        pass
-    elif codes.ns * codes.nx * codes.n_p > codes.n_valid:
-        mode = 2  # sparse tables: visit only the touched cells
-    elif cells * n_src <= _MAX_MODE0_CELLS:
-        mode = 0  # small dense tables: one pass fills every source's table
-    else:
-        mode = 1
+    if mode is None:
+        mode = _choose_mode(codes, n_src)
     out = np.zeros((len(targets), perm.shape[0], n_src, lags.size, N_SUMS))
     tc = codes.tc if list(targets) == list(range(codes.tc.shape[0])) else codes.tc[targets]
     table_sums(
@@ -183,6 +176,15 @@ def run_tables(
         codes.nx, codes.n_p, codes.ns, mode, xlogx, out,
     )
     return out
+
+
+def _choose_mode(codes: Codes, n_src: int) -> int:
+    """Kernel loop order for these table sizes (see ``table_sums``)."""
+    if codes.ns * codes.nx * codes.n_p > codes.n_valid:
+        return 2  # sparse tables: visit only the touched cells
+    if (codes.ns + 1) * (codes.nx * codes.n_p + 1) * n_src <= _MAX_MODE0_CELLS:
+        return 0  # small dense tables: one pass fills every source's table
+    return 1
 
 
 def make_xlogx(codes: Codes) -> np.ndarray:

@@ -139,7 +139,7 @@ def _check_variables(ds: xr.Dataset, faults: list[str]) -> set[str]:
         if var.dims != spec.dims:
             faults.append(
                 f"variable '{name}' has dims {var.dims}; expected {spec.dims}; "
-                f"transpose it with ds['{name}'].transpose(*{spec.dims})"
+                f"{_dims_fix(name, var.dims, spec.dims)}"
             )
             ok = False
         if var.dtype != np.dtype(spec.dtype):
@@ -151,6 +151,38 @@ def _check_variables(ds: xr.Dataset, faults: list[str]) -> set[str]:
         if ok:
             good.add(name)
     return good
+
+
+def _dims_fix(name: str, dims: tuple, expected: tuple) -> str:
+    """How to give variable ``name`` the ``expected`` dims: rename misnamed ones, transpose.
+
+    Examples
+    --------
+    >>> _dims_fix("action", ("episode", "step", "player"), ("episode", "step", "agent"))
+    "rename the dimension with ds = ds.rename(player='agent')"
+    >>> _dims_fix("action", ("step", "episode", "agent"), ("episode", "step", "agent"))
+    "transpose it with ds['action'].transpose('episode', 'step', 'agent')"
+    """
+    order = ", ".join(repr(d) for d in expected)
+    transpose = f"ds['{name}'].transpose({order})"
+    if set(dims) == set(expected):
+        return f"transpose it with {transpose}"
+    unknown = [d for d in dims if d not in expected]
+    missing = [d for d in expected if d not in dims]
+    if len(dims) != len(expected) or len(unknown) != len(missing):
+        return (f"give it exactly the dims {expected} (build the dataset with "
+                "infoflow.trajectory.from_arrays)")
+    renames = ", ".join(f"{old}={new!r}" for old, new in zip(unknown, missing, strict=True)
+                        if str(old).isidentifier())
+    if len(renames.split(", ")) != len(unknown):  # a name that is no keyword
+        mapping = {old: new for old, new in zip(unknown, missing, strict=True)}
+        call = f"ds.rename({mapping!r})"
+    else:
+        call = f"ds.rename({renames})"
+    renamed = tuple(dict(zip(unknown, missing, strict=True)).get(d, d) for d in dims)
+    then = "" if renamed == tuple(expected) else f", then {transpose}"
+    noun = "dimension" if len(unknown) == 1 else "dimensions"
+    return f"rename the {noun} with ds = {call}{then}"
 
 
 def _check_coords(

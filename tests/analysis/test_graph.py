@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from infoflow.graph import best_lag, format_edges, influence_graph, read_graph, write_graph
+from infoflow.graph import (
+    best_lag,
+    default_graph_measure,
+    format_edges,
+    influence_graph,
+    read_graph,
+    write_graph,
+)
 from infoflow.plots import plot_comparison, plot_graph, plot_influence_over_time, plot_lag_heatmaps
 
 NAMES = ["a", "b", "c"]
@@ -177,3 +184,29 @@ def test_plots_name_missing_variables(tmp_path, plot, message) -> None:
     with pytest.raises(ValueError, match=message):
         plot(make_results(), tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize(("keep", "expected"), [
+    (["te", "te_p_value", "mi", "kl_mean"], ("te", None)),
+    (["mi", "mi_significant", "kl_mean"], ("mi", None)),
+    (["mi", "kl_mean"], ("kl", pytest.approx(0.4))),  # mi without significance: skipped
+    (["kl_mean", "ic_action"], ("kl", pytest.approx(0.4))),  # mean of the pairs 0.7, 0.1
+    (["ic_action"], ("ic_action", pytest.approx(0.25))),
+])
+def test_default_graph_measure(keep, expected) -> None:
+    res = make_results()
+    ic = np.array([[NAN, 0.5, 0.0], [0.5, NAN, 0.0], [0.0, 0.5, NAN]])  # mean 0.25
+    res["ic_action"] = (("source", "target"), ic)
+    res["mi_significant"] = res["te_significant"]
+    assert default_graph_measure(res[keep]) == expected
+    measure, threshold = default_graph_measure(res[keep])
+    g = influence_graph(res, measure, threshold=threshold)
+    if measure == "kl":
+        assert list(g.edges) == [("a", "b")]
+    if measure == "ic_action":
+        assert sorted(g.edges) == [("a", "b"), ("b", "a"), ("c", "b")]
+
+
+def test_default_graph_measure_needs_a_measure() -> None:
+    with pytest.raises(ValueError, match="results hold no measure to build a graph from"):
+        default_graph_measure(make_results()[["return"]])

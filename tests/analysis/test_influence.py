@@ -95,3 +95,20 @@ def test_wrong_dims() -> None:
     bad = xr.Dataset({"influence": (("episode", "step"), np.zeros((1, 2)))})
     with pytest.raises(ValueError, match=r"'influence' has dims \('episode', 'step'\); expected"):
         influence_mean(bad)
+
+
+def test_summary_reads_influence_once_and_equals_the_parts(monkeypatch) -> None:
+    import infoflow.influence as influence
+
+    calls = []
+    read = influence._influence_array
+    monkeypatch.setattr(influence, "_influence_array", lambda ds: calls.append(1) or read(ds))
+    summary = influence_summary(DS)
+    assert len(calls) == 1
+    xr.testing.assert_identical(summary["kl_mean"], influence_mean(DS))
+    xr.testing.assert_identical(summary["kl_sparsity"], influence_sparsity(DS))
+    xr.testing.assert_identical(summary["kl_episode_mean"], influence_over_time(DS))
+    xr.testing.assert_identical(summary["influencer"], influencers(DS))
+    moments = influential_moments(DS).values  # [episode, step, source]
+    assert summary["moment_fraction"].sel(agent="a").item() == pytest.approx(
+        moments[..., 0].sum() / 12)

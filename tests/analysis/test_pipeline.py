@@ -8,7 +8,9 @@ import pytest
 from infoflow.analysis import (
     analyze,
     compare_measures,
-    format_table,
+    format_pairs,
+    format_summary,
+    paper_metrics,
     read_results,
     write_results,
 )
@@ -132,7 +134,7 @@ def test_compare_measures_table() -> None:
     table = compare_measures(results)
     assert list(table.data_vars) == ["kl", "mi_lag1", "mi_lag1_p_value", "te", "te_lag",
                                      "te_p_value", "te_significant"]
-    text = format_table(table).splitlines()
+    text = format_pairs(table).splitlines()
     assert text[0].split() == ["source", "target", *table.data_vars]
     assert len(text) == 1 + 20
     assert text[1].split()[:2] == ["agent_0", "agent_1"]
@@ -160,6 +162,12 @@ def test_independent_data_has_no_edges() -> None:
     ({"permutations": 0}, "permutations is 0; pass at least 1"),
     ({"alpha": 1.5}, r"alpha is 1.5; pass a significance level in \(0, 1\)"),
     ({"lag_test": "min"}, "lag_test is 'min'; pass 'max' \\(one test per pair\\) or 'each'"),
+    ({"surrogates": "shift"}, "surrogates is 'shift'; pass one of auto, episodes, circular"),
+    ({"lags": (200, 300)}, r"no te sample at any lag \[200, 300\]: the longest episode has 200 "
+                           r"step\(s\) and a sample needs episodes longer than max\(history 1, "
+                           r"lag\); pass smaller lags \(--lags\) or a shorter history"),
+    ({"measures": ("mi",), "lags": (200,)}, r"no mi sample at any lag \[200\]"),
+    ({"measures": ("te",), "history": 200}, "no te sample at any lag"),
     ({"measures": ("kl",)}, "measure 'kl' needs a logged 'influence' variable"),
 ])
 def test_bad_parameters(kwargs, message) -> None:
@@ -176,3 +184,64 @@ def test_empty_trajectories() -> None:
 def test_window_must_be_positive() -> None:
     with pytest.raises(ValueError, match="window must be at least 1 episode"):
         graphs_by_window(planted(0), window=0)
+
+
+def test_lags_without_samples_are_named_in_a_note() -> None:
+    ds = planted(0)
+    ds["length"][:] = 3  # every episode 3 steps long
+    ds["action"][:, 3:] = -1
+    results = analyze(ds, measures=("te", "mi"), lags=(1, 2, 3, 4), permutations=10,
+                      surrogates="episodes")
+    assert "te at lag(s) 3, 4 has no sample (the longest episode has 3 steps)" \
+        in results.attrs["notes"]
+    assert "mi at lag(s) 3, 4 has no sample" in results.attrs["notes"]
+    assert np.isnan(results["te"].sel(lag=[3, 4])).all()
+    assert np.isfinite(results["te"].sel(lag=2, source="agent_0", target="agent_1"))
+
+
+def test_one_step_episodes_raise() -> None:
+    ds = planted(0)
+    ds["length"][:] = 1
+    ds["action"][:, 1:] = -1
+    with pytest.raises(ValueError, match="no te sample at any lag"):
+        analyze(ds, measures=("te",), lags=(1,))
+
+
+@pytest.mark.parametrize("surrogates", ["episodes", "circular"])
+def test_surrogates_are_passed_on(surrogates) -> None:
+    results = analyze(planted(0), measures=("te", "mi"), lags=(1,), permutations=10,
+                      surrogates=surrogates)
+    assert results.attrs["surrogates"] == surrogates
+    assert results.attrs["te_surrogates"] == results.attrs["mi_surrogates"] == surrogates
+
+
+def test_read_results_accepts_netcdf4(tmp_path) -> None:
+    results = analyze(planted(0), measures=("te",), lags=(1,), permutations=10)
+    results.to_netcdf(tmp_path / "copy.nc", engine="h5netcdf")  # netCDF4 (HDF5), not scipy's
+    back = read_results(tmp_path / "copy.nc")
+    np.testing.assert_allclose(back["te"].values, results["te"].values)
+    (tmp_path / "junk.nc").write_bytes(b"\x89HDF\r\n\x1a\n garbage")
+    with pytest.raises(ValueError, match="is not a netCDF results file written by infoflow"):
+        read_results(tmp_path / "junk.nc")
+
+
+def test_paper_metrics_and_summary() -> None:
+    ds = planted(0, influence=True, n_message_symbols=3)
+    rewards = np.zeros(ds["action"].shape, np.float32)  # [episode, step, agent]
+    rewards[:, :, 0] = 1.0  # agent_0 earns 1 per step, the others nothing
+    ds["reward"] = (("episode", "step", "agent"), rewards)
+    results = analyze(ds, measures=("kl", "comm"))
+    metrics = dict(paper_metrics(results))
+    assert metrics["collective return (mean per episode)"] == pytest.approx(200.0)
+    assert metrics["equality, 1 - Gini (mean per episode)"] == pytest.approx(1 - 0.8)
+    assert metrics["max IC action/action (bits)"] == pytest.approx(
+        float(results["ic_action"].max()))
+    assert metrics["mean KL influence over pairs (as logged, nats)"] == pytest.approx(
+        float(np.nanmean(results["kl_mean"].values)))
+    assert "max IC symbol/action (bits)" in metrics
+    text = format_summary(results).splitlines()
+    assert text[0].split() == ["metric", "value"]
+    header = next(i for i, line in enumerate(text) if line.startswith("agent "))
+    assert "speaker consistency" in text[header] and "return" in text[header]
+    assert text[header + 1].split()[:2] == ["agent_0", "200"]
+    assert format_summary(results[[]]) == ""  # no metric computed: nothing to print

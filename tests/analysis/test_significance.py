@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from infoflow import synthetic
 from infoflow.significance import MIN_EPISODES_FOR_SHUFFLE, fdr_bh, network_inference
 
 ALPHA = 0.05
@@ -99,7 +100,6 @@ def test_false_positive_rate_sparse_where_chi2_fails():
 
 
 def _planted(seed, n_episodes=10, n_steps=1000, min_length=None):
-    synthetic = pytest.importorskip("infoflow.synthetic")
     couplings = [(0, 1, 1, 0.4), (2, 3, 2, 0.4), (3, 4, 3, 0.5)]
     ds = synthetic.coupled_actions(5, 8, n_episodes, n_steps, couplings=couplings, seed=seed,
                                    min_length=min_length)
@@ -128,7 +128,6 @@ def test_recovers_planted_edges(seed, min_length, lag_test):
 def test_recovers_a_single_planted_edge_with_500_permutations(seed):
     """One edge among 20 pairs: BH's rank-1 threshold 0.05/20 = 0.0025 >= 1/501 for the
     pair test, while the per-lag test's 0.05/60 = 0.00083 < 1/501 can never be met."""
-    synthetic = pytest.importorskip("infoflow.synthetic")
     source, target, lag = seed % 5, (seed + 2) % 5, 1 + seed % 3
     ds = synthetic.coupled_actions(5, 8, 10, 1000, couplings=[(source, target, lag, 0.3)],
                                    seed=seed)
@@ -259,7 +258,8 @@ def test_result_dataset_layout():
         ({"permutations": 0}, "permutations must be"),
         ({"alpha": 1.5}, "alpha must be"),
         ({"lags": [0]}, "lags must be >= 1"),
-        ({"lags": [40], "surrogates": "circular"}, "circular shifts need episodes longer"),
+        ({"lags": [40], "surrogates": "circular"}, "circular shifts need episodes longer .*"
+                                                    r"\(infoflow analyze --surrogates episodes\)"),
         ({"k": 30, "l": 9}, "too many states"),
     ],
 )
@@ -267,6 +267,13 @@ def test_bad_arguments_raise(kwargs, match):
     acts = np.random.default_rng(0).integers(0, 9, (2, 60, 2))
     with pytest.raises(ValueError, match=match):
         network_inference(acts, **kwargs)
+
+
+def test_one_episode_cannot_be_shuffled():
+    acts = np.random.default_rng(0).integers(0, 3, (1, 60, 2))
+    with pytest.raises(ValueError, match=r"needs at least 2 episodes; use surrogates='circular' "
+                                         r"\(infoflow analyze --surrogates circular\)"):
+        network_inference(acts, surrogates="episodes")
 
 
 @pytest.mark.parametrize(("k", "l"), [(1, 1), (2, 2), (0, 1)])

@@ -146,6 +146,10 @@ def _transpose(ds):
     ds["action"] = ds["action"].transpose("step", "episode", "agent")
 
 
+def _rename_agent_dim(ds):
+    ds["action"] = ds["action"].rename(agent="player").drop_vars("player")
+
+
 def _drop_length(ds):
     del ds["length"]
 
@@ -168,7 +172,12 @@ FAULTS = [
     (_assign_attr("n_actions", 0), r"attribute 'n_actions' is 0; set it to the size"),
     (_assign_attr("n_symbols", -1), r"attribute 'n_symbols' is -1; set it to the message"),
     (_drop_length, r"required variable 'length' is missing"),
-    (_transpose, r"variable 'action' has dims \('step', 'episode', 'agent'\); expected"),
+    (_transpose, r"variable 'action' has dims \('step', 'episode', 'agent'\); expected "
+     r"\('episode', 'step', 'agent'\); transpose it with "
+     r"ds\['action'\].transpose\('episode', 'step', 'agent'\)"),
+    (_rename_agent_dim, r"variable 'action' has dims \('episode', 'step', 'player'\); expected "
+     r"\('episode', 'step', 'agent'\); rename the dimension with "
+     r"ds = ds.rename\(player='agent'\)$"),
     (_cast("action", "int64"), r"'action' has dtype int64; expected int16; cast it"),
     (_cast("visible", "int8"), r"'visible' has dtype int8; expected bool"),
     (_repeat_agent, r"coordinate 'agent' must hold distinct names"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,17 @@ def test_analyze_writes_every_file(run_dir, tmp_path) -> None:
     result = invoke("analyze", run_dir, "--permutations", 300, "--lags", "1,2", "--out", out)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == EVERY_FILE
-    assert "agent_0  agent_1  " in result.output and "edges (te, alpha 0.05):" in result.output
+    assert "agent_0  agent_1  " in result.output
+    assert "edges (te significant at alpha 0.05):" in result.output
+    # the paper metrics computed (no reward logged: no returns) and the KL vs MI vs TE table
+    assert "max IC action/action (bits)" in result.output
+    assert "max IC symbol/action (bits)" in result.output
+    assert "mean KL influence over pairs (as logged, nats)" in result.output
+    assert "speaker consistency" in result.output and "collective return" not in result.output
+    table = result.output.split("KL influence vs MI vs TE per pair:\n")[1].splitlines()
+    assert table[0].split() == ["source", "target", "kl", "mi_lag1", "mi_lag1_p_value", "te",
+                                "te_lag", "te_p_value", "te_significant"]
+    assert table[1].split()[:2] == ["agent_0", "agent_1"]
     results = read_results(out / "analysis.nc")
     assert list(results["lag"].values) == [1, 2]
     assert results.attrs["source"] == str(run_dir)
@@ -132,6 +143,9 @@ def empty_dir(tmp_path: Path) -> Path:
     (["--lags", "a-b"], "'a-b' is not a list of lags such as 1-3 or 1,2,5"),
     (["--permutations", "0"], "permutations is 0; pass at least 1"),
     (["--lag-test", "min"], "Invalid value for '--lag-test'"),
+    (["--surrogates", "shuffle"], "Invalid value for '--surrogates'"),
+    (["--measures", "te", "--lags", "200"], r"no te sample at any lag \[200\]: the longest "
+                                            r"episode has 100 step\(s\).*\(--lags\)"),
     (["--alpha", "2"], r"alpha is 2.0; pass a significance level in \(0, 1\)"),
     (["--measures", "kl", "STORE_WITHOUT_INFLUENCE"], "measure 'kl' needs a logged 'influence'"),
     (["MISSING"], "no trajectory store or file at"),
@@ -147,8 +161,9 @@ def test_analyze_bad_input_exits_2_and_writes_nothing(run_dir, tmp_path, args, m
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["analyze", *store, *options, "--out", str(out)])
     assert result.exit_code == 2
-    assert len(result.output.strip().splitlines()) == 1 or "Usage:" in result.output
-    assert __import__("re").search(message, result.output)
+    assert len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith("Error: ")
+    assert re.search(message, result.output)
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
 
@@ -173,5 +188,97 @@ def test_graph_bad_input_exits_2(run_dir, tmp_path, args, message) -> None:
     result = invoke("graph", *[paths.get(a, a) for a in args], "--out", out)
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1
-    assert __import__("re").search(message, result.output)
+    assert re.search(message, result.output)
     assert not out.exists()
+
+
+def test_analyze_with_rewards_prints_returns_and_equality(tmp_path) -> None:
+    ds = synthetic()
+    ds["reward"] = ds["action"].astype("float32")  # return = sum of the action codes
+    ds.to_netcdf(tmp_path / "traj.nc", engine="scipy")
+    result = invoke("analyze", tmp_path / "traj.nc", "--measures", "te", "--permutations", 20,
+                    "--lags", "1")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    collective = next(ln for ln in lines if ln.startswith("collective return (mean per"))
+    assert float(collective.split()[-1]) == pytest.approx(
+        float(ds["reward"].sum(("step", "agent")).mean()), rel=1e-3)
+    assert any(ln.startswith("equality, 1 - Gini") for ln in lines)
+    header = lines.index("agent    return")  # per-agent table: only returns were computed
+    returns = ds["reward"].sum("step").mean("episode").values
+    for i, row in enumerate(lines[header + 1:header + 4]):
+        assert row.split()[0] == f"agent_{i}"
+        assert float(row.split()[1]) == pytest.approx(returns[i], rel=1e-3)
+    assert "KL influence vs MI vs TE" not in result.output  # kl not computed
+
+
+@pytest.mark.parametrize(("measures", "graph_measure"), [("kl", "kl"), ("comm", "ic_symbol")])
+def test_analyze_without_te_mi_draws_edges_above_the_mean(run_dir, tmp_path, measures,
+                                                          graph_measure) -> None:
+    out = tmp_path / "out"
+    result = invoke("analyze", run_dir, "--measures", measures, "--out", out)
+    assert result.exit_code == 0, result.output
+    results = read_results(out / "analysis.nc")
+    var = "kl_mean" if measures == "kl" else graph_measure
+    values = results[var].values[~np.eye(3, dtype=bool)]
+    mean = float(np.nanmean(values))
+    assert f"edges ({graph_measure} above {mean:.4g}, its mean over pairs):" in result.output
+    g = read_graph(out / "graph.json")
+    assert g.graph == {"measure": graph_measure, "threshold": pytest.approx(mean)}
+    assert 0 < g.number_of_edges() < 6  # not every pair
+    if measures == "kl":
+        assert list(g.edges) == [("agent_0", "agent_1")]
+
+
+def test_analyze_replaces_earlier_outputs_and_keeps_user_files(run_dir, tmp_path) -> None:
+    out = tmp_path / "out"
+    assert invoke("analyze", run_dir, "--permutations", 50, "--out", out).exit_code == 0
+    assert (out / "comparison.txt").is_file()
+    (out / "notes.md").write_text("mine")
+    old = (out / "analysis.nc").stat().st_mtime_ns
+    result = invoke("analyze", run_dir, "--measures", "te", "--permutations", 20, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "analysis.nc", "graph.gexf", "graph.graphml", "graph.json", "graph.png", "notes.md",
+        "te_by_lag.png"]
+    assert (out / "notes.md").read_text() == "mine"
+    assert (out / "analysis.nc").stat().st_mtime_ns >= old
+    assert read_results(out / "analysis.nc").attrs["measures"] == "te"
+    # graph re-exports into the analysis folder: analysis.nc and the plots stay
+    result = invoke("graph", out / "analysis.nc", "--alpha", 0.01)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "analysis.nc", "graph.gexf", "graph.graphml", "graph.json", "graph.png", "notes.md",
+        "te_by_lag.png"]
+
+
+@pytest.mark.parametrize("surrogates", ["episodes", "circular"])
+def test_analyze_surrogates_option(run_dir, tmp_path, surrogates) -> None:
+    out = tmp_path / "out"
+    result = invoke("analyze", run_dir, "--measures", "te", "--permutations", 20, "--lags", "1",
+                    "--surrogates", surrogates, "--out", out)
+    assert result.exit_code == 0, result.output
+    results = read_results(out / "analysis.nc")
+    assert results.attrs["surrogates"] == surrogates
+    assert results.attrs["te_surrogates"] == surrogates
+
+
+def test_analyze_names_lags_without_samples(tmp_path) -> None:
+    ds = coupled_actions(n_agents=3, n_symbols=3, n_episodes=10, n_steps=5,
+                         couplings=((0, 1, 1, 0.7),), seed=0)
+    ds.to_netcdf(tmp_path / "short.nc", engine="scipy")
+    result = invoke("analyze", tmp_path / "short.nc", "--measures", "te,mi", "--lags", "1,5,6",
+                    "--permutations", 20)
+    assert result.exit_code == 0, result.output
+    assert "te at lag(s) 5, 6 has no sample (the longest episode has 5 steps)" in result.output
+    assert "mi at lag(s) 5, 6 has no sample" in result.output
+
+
+def test_graph_reads_a_netcdf4_copy(run_dir, tmp_path) -> None:
+    out = tmp_path / "a"
+    assert invoke("analyze", run_dir, "--measures", "te", "--permutations", 20,
+                  "--out", out).exit_code == 0
+    read_results(out / "analysis.nc").to_netcdf(tmp_path / "copy.nc", engine="h5netcdf")
+    result = invoke("graph", tmp_path / "copy.nc", "--out", tmp_path / "g")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "g" / "graph.graphml").is_file()
