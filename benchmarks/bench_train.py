@@ -5,6 +5,10 @@ learning (loss, backward, clip, shared-optimiser step), trajectory logging at th
 rate and metrics. For each model the rate is measured in steady state, between the first and
 the last episode reported (worker start-up excluded).
 
+On a shared machine the wall-clock rate depends on the other load; the CPU column divides the
+steps by the CPU seconds the workers used (read from /proc on Linux) and multiplies by W: the rate
+W dedicated cores would give (the trainer's main process, mostly idle, is left out).
+
 Targets (2-core machine): A3C baseline >= 40,000 agent-steps/s; MOA influence >= 25,000;
 influence adds at most 60 % to the baseline's time per step.
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import multiprocessing
 import os
 import platform
 import tempfile
@@ -39,9 +44,31 @@ MODELS = {
 }
 
 
-def measure(kind: str, args: argparse.Namespace) -> float:
-    """Steady-state agent-steps/s of one short training run of model ``kind``."""
-    rows: list[tuple[float, int]] = []
+def workers_cpu_seconds(seen: dict[int, float]) -> float:
+    """CPU seconds (user + system) used so far by the worker processes (Linux /proc), or by this
+    process when the run has no worker processes (``workers = 1``); NaN where unreadable.
+
+    ``seen`` keeps each worker's last reading, so a worker that has exited still counts.
+    """
+    children = multiprocessing.active_children()
+    if not children and not seen:
+        return time.process_time()
+    tick = os.sysconf("SC_CLK_TCK")
+    for proc in children:
+        try:
+            with open(f"/proc/{proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()  # fields 3.. of proc(5)
+        except OSError:
+            continue  # exited meanwhile: keep its last reading
+        seen[proc.pid] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return sum(seen.values()) if seen else float("nan")
+
+
+def measure(kind: str, args: argparse.Namespace) -> tuple[float, float]:
+    """Steady-state agent-steps/s of one short training run of model ``kind``: wall clock, and
+    per worker CPU second times W."""
+    rows: list[tuple[float, int, float]] = []
+    seen: dict[int, float] = {}
     overrides = [
         "env.game=cleanup", "env.config.n_agents=5", f"env.n_envs={args.n_envs}",
         f"env.config.horizon={args.horizon}", f"trainer.workers={args.workers}",
@@ -51,11 +78,12 @@ def measure(kind: str, args: argparse.Namespace) -> float:
     cfg = load_config(overrides=overrides)
     with tempfile.TemporaryDirectory() as tmp:
         train(cfg, os.path.join(tmp, "run"), argv=["bench_train"],
-              progress=lambda row: rows.append((time.perf_counter(), int(row["agent_steps"]))))
+              progress=lambda row: rows.append((time.perf_counter(), int(row["agent_steps"]),
+                                                 workers_cpu_seconds(seen))))
     if len(rows) < 2:
         raise SystemExit(f"{kind}: fewer than 2 episodes reported; raise --steps")
-    (t0, s0), (t1, s1) = rows[0], rows[-1]
-    return (s1 - s0) / (t1 - t0)
+    (t0, s0, c0), (t1, s1, c1) = rows[0], rows[-1]
+    return (s1 - s0) / (t1 - t0), (s1 - s0) / (c1 - c0) * args.workers
 
 
 def main() -> None:
@@ -70,8 +98,10 @@ def main() -> None:
     args = parser.parse_args()
 
     load = os.getloadavg()[0]
-    rates = {kind: measure(kind, args) for kind in args.models}
-    base = rates.get("a3c")
+    measured = {kind: measure(kind, args) for kind in args.models}
+    rates = {kind: wall for kind, (wall, _) in measured.items()}
+    cpu_rates = {kind: cpu for kind, (_, cpu) in measured.items()}
+    base, cpu_base = rates.get("a3c"), cpu_rates.get("a3c")
     print(f"# bench_train: Cleanup, 5 agents, {args.workers} workers x {args.n_envs} env "
           f"copies, rollout {args.rollout}, horizon {args.horizon}")
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -79,13 +109,17 @@ def main() -> None:
     print(f"{platform.node()}, {os.cpu_count()} cores, {cpu}, torch {torch.__version__}, "
           f"{now:%Y-%m-%d %H:%M} UTC, load average {load:.1f} before the runs")
     print()
-    print("| model | agent-steps/s | time per step vs baseline | target |")
-    print("|---|---:|---:|---|")
+    print("| model | agent-steps/s | time per step vs baseline | per CPU s x W | vs baseline "
+          "(CPU) | target |")
+    print("|---|---:|---:|---:|---:|---|")
     targets = {"a3c": ">= 40,000", "moa": ">= 25,000"}
     for kind, rate in rates.items():
+        cpu = cpu_rates[kind]
         extra = f"{100 * (base / rate - 1):+.0f} %" if base and kind != "a3c" else "-"
+        cpu_extra = f"{100 * (cpu_base / cpu - 1):+.0f} %" if cpu_base and kind != "a3c" else "-"
         target = targets.get(kind, "<= +60 %")
-        print(f"| {MODELS[kind][0]} | {rate:,.0f} | {extra} | {target} |")
+        print(f"| {MODELS[kind][0]} | {rate:,.0f} | {extra} | {cpu:,.0f} | {cpu_extra} | "
+              f"{target} |")
 
 
 if __name__ == "__main__":

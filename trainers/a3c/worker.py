@@ -54,11 +54,6 @@ def build_env(cfg: TrainConfig, n_envs: int | None = None, seed: int = 0):
                     config=game_config(cfg.env), map_path=cfg.env.map or None)
 
 
-def _info_now(env) -> dict:
-    """Info of the env's current state (after ``reset``), like ``step``'s info."""
-    return env._info()  # the env contract gives info only from step(); see the report
-
-
 def equality(returns: np.ndarray) -> np.ndarray:
     """1 - Gini over agents (paper suppl. Eq. 9), per env copy; NaN where the sum is <= 0.
 
@@ -189,7 +184,7 @@ class Worker:
         seed = cfg.trainer.seed
         self.generator.manual_seed(episode_seed(seed, self.rank, self.episode, stream=1))
         obs = torch.from_numpy(env.reset(seed=episode_seed(seed, self.rank, self.episode)))
-        info = _info_now(env)
+        info = env.info()  # the state after reset, as step reports it
         visible = torch.from_numpy(info["visible"])                  # [E, N, N]
         state = model.initial_state(n_envs=E, device=torch.device("cpu"))
         shaper = self._shaper_cls(cfg.model, n_envs=E, n_agents=N, device=torch.device("cpu"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from trainers.models.layers import AgentLinear, to_agent_last
+from trainers.models.layers import AgentLinear, agent_major_linear, to_agent_last
 
 __all__ = ["MessageHead", "pairs_from_slots"]
 
@@ -30,6 +30,11 @@ class MessageHead(nn.Module):
     def forward(self, out: Tensor) -> tuple[Tensor, Tensor]:
         z = torch.relu(to_agent_last(out, self.embed))
         return to_agent_last(z, self.logits), to_agent_last(z, self.value).squeeze(-1)
+
+    def agent_major(self, out: Tensor) -> tuple[Tensor, Tensor]:
+        """The same on agent-major core outputs [N, *B, H] -> ([N, *B, V], [N, *B])."""
+        z = torch.relu(agent_major_linear(out, self.embed))
+        return agent_major_linear(z, self.logits), agent_major_linear(z, self.value).squeeze(-1)
 
 
 def pairs_from_slots(vals: Tensor, sources: Tensor, valid: Tensor, n_agents: int) -> Tensor:

@@ -32,6 +32,9 @@ class ModelConfig:
     """widths of the fully connected ReLU layers after the conv (paper: two of 32)."""
     hidden_size: int = 128
     """LSTM cells, or width of the `ff` core (paper: 128)."""
+    policy_init_scale: float = 0.01
+    """gain of the policy head's init U(+-gain/sqrt(fan_in)), > 0; 0.01 starts near-uniform,
+    1.0 is torch's default (larger initial dependence of influencees on influencers' actions)."""
 
     gamma: float = 0.99
     """discount per step, in (0, 1] (paper: 0.99)."""
@@ -100,6 +103,9 @@ class ModelConfig:
                              "positive width, e.g. (32, 32)")
         if self.vocab_size < 2:
             raise ValueError(f"ModelConfig.vocab_size={self.vocab_size} must be >= 2")
+        if not self.policy_init_scale > 0:
+            raise ValueError(f"ModelConfig.policy_init_scale={self.policy_init_scale} must be "
+                             "> 0, e.g. 0.01 (near-uniform start) or 1.0 (torch's default)")
         if not 0.0 < self.gamma <= 1.0:
             raise ValueError(f"ModelConfig.gamma={self.gamma} must lie in (0, 1], e.g. 0.99")
         if not 0.0 <= self.ia_smoothing < 1.0:

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["log_softmax", "divergence", "counterfactual_influence", "counterfactual_pre",
-           "one_hot_slots", "slot_rows"]
+           "one_hot_slots", "slot_base", "slot_rows"]
 
 
 def log_softmax(x: Tensor) -> Tensor:
@@ -86,6 +86,22 @@ def slot_rows(rows: Tensor, n_slots: int) -> Tensor:
     return rows.reshape(n, n_slots, sv // n_slots, g)
 
 
+def slot_base(pre: Tensor, rows: Tensor, actual: Tensor) -> Tensor:
+    """Pre-activations with each one-hot slot's input taken out.
+
+    pre [B, N, G] actual pre-activations, rows [N, S, V, G] the slots' weight rows
+    (`slot_rows`), actual int [B, N, S] each slot's actual value (-1 = empty, zero input)
+    -> [B, N, S, G]: entry [b, n, s] is pre[b, n] minus the row of slot s's actual value.
+    Adding rows[n, s, v] gives the counterfactual with slot s set to v (`counterfactual_pre`).
+    """
+    n, s = rows.shape[:2]
+    agent = torch.arange(n, device=pre.device).view(1, n, 1)
+    slot = torch.arange(s, device=pre.device).view(1, 1, s)
+    own = rows[agent, slot, actual.clamp(min=0)]  # [B, N, S, G]
+    own = own * (actual >= 0).unsqueeze(-1).to(own.dtype)
+    return pre.unsqueeze(2) - own
+
+
 def counterfactual_pre(pre: Tensor, rows: Tensor, actual: Tensor) -> Tensor:
     """Pre-activations with one one-hot slot replaced by each of its values.
 
@@ -100,9 +116,4 @@ def counterfactual_pre(pre: Tensor, rows: Tensor, actual: Tensor) -> Tensor:
     [B, N, S, V, G]: entry [b, n, s, v] is agent n's pre-activation with slot s set to value v and
     every other slot at its actual value.
     """
-    n, s = rows.shape[:2]
-    agent = torch.arange(n, device=pre.device).view(1, n, 1)
-    slot = torch.arange(s, device=pre.device).view(1, 1, s)
-    own = rows[agent, slot, actual.clamp(min=0)]  # [B, N, S, G]
-    own = own * (actual >= 0).unsqueeze(-1).to(own.dtype)
-    return (pre.unsqueeze(2) - own).unsqueeze(3) + rows.unsqueeze(0)  # [B, N, S, V, G]
+    return slot_base(pre, rows, actual).unsqueeze(3) + rows.unsqueeze(0)  # [B, N, S, V, G]

@@ -15,7 +15,6 @@ from torch import Tensor, nn
 from trainers.models.encoder import AgentMLP
 from trainers.models.influence import (
     counterfactual_influence,
-    counterfactual_pre,
     log_softmax,
     one_hot_slots,
     slot_rows,
@@ -46,12 +45,16 @@ class MOAStream(nn.Module):
     def core_state(state: dict[str, Tensor]) -> dict[str, Tensor]:
         return {k[4:]: v for k, v in state.items() if k.startswith("moa_")}
 
-    def pre(self, z: Tensor, actions: Tensor) -> Tensor:
+    def inputs(self, z: Tensor, actions: Tensor) -> Tensor:
         """MOA FC output z [B, N, fc] (`self.mlp` of the conv features) and all actions int [B, N]
-        -> core pre-activations [B, N, G]."""
+        -> core inputs [B, N, fc + N*A]."""
         acts = one_hot_slots(actions, self.n_actions)  # [B, N*A]
         acts = acts.unsqueeze(1).expand(-1, self.n_agents, -1)  # [B, N, N*A]
-        return self.core.input_proj(torch.cat([z, acts], dim=-1))
+        return torch.cat([z, acts], dim=-1)
+
+    def pre(self, z: Tensor, actions: Tensor) -> Tensor:
+        """As `inputs`, then the core's input projection -> pre-activations [B, N, G]."""
+        return self.core.input_proj(self.inputs(z, actions))
 
     def logits(self, out: Tensor) -> Tensor:
         """Core output [B, N, *extra, H] -> logits [B, N, *extra, N-1, A]."""
@@ -66,22 +69,22 @@ class MOAStream(nn.Module):
         pre [B, N, G] (from `pre` with the actual actions), actions int [B, N], policy_logp
         [B, N, A] log pi_k, state: MOA state before the step, visible bool [B, N, N].
         Returns pairs [B, N(source k), N(target j)] (D in nats where j is in k's view, 0 where it
-        is not, NaN on the diagonal) and the new MOA state (the counterfactual at k's actual
-        action, so the step costs no extra pass).
+        is not, NaN on the diagonal) and the new MOA state (the step with the actual actions).
         """
         n, a = self.n_agents, self.n_actions
         off = self.mlp.out_features
         rows = slot_rows(self.core.input_rows(off, off + n * a), n)  # [N, N(slot), A, G]
-        own = rows[torch.arange(n, device=pre.device), torch.arange(n, device=pre.device)]
+        agent = torch.arange(n, device=pre.device)
+        own = rows[agent, agent].unsqueeze(1)  # [N, 1, A, G] rows of each agent's own action
         cstate = self.core_state(state)
         rec = self.core.recurrent_proj(cstate)  # [B, N, G] (None for ff)
         base = pre if rec is None else pre + rec
-        cf = counterfactual_pre(base, own.unsqueeze(1), actions.unsqueeze(-1))  # [B, N, 1, A, G]
-        out, new = self.core.activate(cf.squeeze(2), cstate)  # [B, N, A, H]
-        idx = actions.view(*actions.shape, 1, 1).expand(*actions.shape, 1, out.shape[-1])
-        new_state = {f"moa_{k}": v.gather(2, idx).squeeze(2) for k, v in new.items()}
-        cf_logp = log_softmax(self.logits(out))  # [B, N, A(v~), N-1, A]
-        cf_logp = cf_logp.transpose(2, 3)  # [B, N, N-1, A(v~), A]
+        _, new = self.core.activate(base, cstate)  # the step with the actual actions
+        new_state = {f"moa_{k}": v for k, v in new.items()}
+        logits = self.core.counterfactual(base, own, actions.unsqueeze(-1), cstate,
+                                          self.head)  # [N, B, 1, A(v~), (N-1) A]
+        logits = logits.view(n, -1, a, n - 1, a)  # [N, B, A(v~), N-1, A]
+        cf_logp = log_softmax(logits.permute(1, 0, 3, 2, 4))  # [B, N, N-1, A(v~), A]
         vals = counterfactual_influence(cf_logp, policy_logp.unsqueeze(2),
                                         actions.unsqueeze(-1), kind)  # [B, N, N-1]
         seen = visible.gather(2, self.others.unsqueeze(0).expand(vals.shape[0], -1, -1))

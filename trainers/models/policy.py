@@ -17,7 +17,6 @@ from trainers.models.config import ModelConfig
 from trainers.models.encoder import AgentMLP, ConvTorso, run_mlps
 from trainers.models.influence import (
     counterfactual_influence,
-    counterfactual_pre,
     log_softmax,
     one_hot_slots,
     slot_rows,
@@ -75,7 +74,7 @@ class AgentsModel(nn.Module):
                                         "communication": (n - 1, v)}.get(cfg.kind, (0, 0))
         self.core = AgentCore(n, self.mlp.out_features + self.n_slots * self.slot_size,
                               cfg.hidden_size, cfg.core, g)
-        self.policy_head = AgentLinear(n, cfg.hidden_size, a, g, gain=0.01)
+        self.policy_head = AgentLinear(n, cfg.hidden_size, a, g, gain=cfg.policy_init_scale)
         self.value_head = AgentLinear(n, cfg.hidden_size, 1, g)
         self.message_head = (MessageHead(n, cfg.hidden_size, cfg.message_embedding, v, g)
                              if cfg.kind == "communication" else None)
@@ -143,8 +142,9 @@ class AgentsModel(nn.Module):
                          self.n_slots)  # [N, S, V, G]
         rec = self.core.recurrent_proj(cstate)  # [B, N, G] (None for ff)
         base = pre if rec is None else pre + rec
-        out, _ = self.core.activate(counterfactual_pre(base, rows, slots), cstate)  # [B,N,S,V,H]
-        return log_softmax(to_agent_last(out, self.policy_head))
+        logits = self.core.counterfactual(base, rows, slots, cstate,
+                                          self.policy_head)  # [N, B, S, V, A]
+        return log_softmax(logits.transpose(0, 1))
 
     # ---- acting --------------------------------------------------------------------------
     @torch.no_grad()
