@@ -7,7 +7,7 @@
 
 from trainers.a3c.shared_optim import SharedAdam, SharedOptimizer, SharedRMSprop, make_optimizer
 from trainers.a3c.trainer import TrainSummary, WorkerError, build_model, train
-from trainers.a3c.worker import EpisodeResult, Worker, equality
+from trainers.a3c.worker import EpisodeResult, Worker
 
 __all__ = ["SharedAdam", "SharedOptimizer", "SharedRMSprop", "make_optimizer", "TrainSummary",
-           "WorkerError", "build_model", "train", "EpisodeResult", "Worker", "equality"]
+           "WorkerError", "build_model", "train", "EpisodeResult", "Worker"]

@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from infoflow.communication import gini_kernel
 from trainers.a3c.trainer import build_model, n_symbols
-from trainers.a3c.worker import Worker, equality
+from trainers.a3c.worker import Worker
 from trainers.config import TrainConfig, config_from_dict
 from trainers.rundir import load_checkpoint
 from trainers.trajectory_log import episodes_to_dataset, store_attrs
@@ -113,7 +114,7 @@ def evaluate_checkpoint(checkpoint: str | Path, episodes: int = 8, out: str | Pa
             returns.append(ep_returns)
             if "intrinsic_rewards" in logged:
                 influence.append(float(np.nanmean(logged["intrinsic_rewards"])))
-            equal.append(equality(ep_returns))
+            equal.append(1.0 - gini_kernel(ep_returns))
     all_returns = np.concatenate(returns)                                     # [episodes, N]
     eq = np.concatenate(equal)
     return {

@@ -27,11 +27,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from infoflow.communication import gini_kernel
 from trainers.config import TrainConfig, game_config
 from trainers.schedules import influence_weight, learning_rate
 from trainers.trajectory_log import EpisodeRecorder, logged_copies
 
-__all__ = ["Worker", "EpisodeResult", "episode_seed", "build_env", "equality"]
+__all__ = ["Worker", "EpisodeResult", "episode_seed", "build_env", "mean_equality"]
 
 
 def episode_seed(seed: int, rank: int, episode: int, stream: int = 0) -> int:
@@ -54,30 +55,20 @@ def build_env(cfg: TrainConfig, n_envs: int | None = None, seed: int = 0):
                     config=game_config(cfg.env), map_path=cfg.env.map or None)
 
 
-def equality(returns: np.ndarray) -> np.ndarray:
-    """1 - Gini over agents (paper suppl. Eq. 9), per env copy; NaN where the sum is <= 0.
+def mean_equality(returns: np.ndarray) -> float:
+    """Mean over env copies of 1 - Gini over agents (paper suppl. Eq. 9).
 
-    Parameters
-    ----------
-    returns : float [E, N]
-        Episode returns of the agents of each copy.
-
-    Returns
-    -------
-    float [E]
+    ``returns`` is float [E, N], the agents' episode returns per copy; copies where the
+    coefficient is undefined (returns that differ but sum to <= 0) are left out, and NaN is
+    returned when no copy has one.
 
     Examples
     --------
-    >>> equality(np.array([[1.0, 1.0], [2.0, 0.0]])).tolist()
-    [1.0, 0.5]
+    >>> mean_equality(np.array([[1.0, 1.0], [2.0, 0.0], [1.0, -1.0]]))
+    0.75
     """
-    r = np.asarray(returns, np.float64)
-    n = r.shape[-1]
-    total = r.sum(-1)
-    diff = np.abs(r[..., :, None] - r[..., None, :]).sum((-1, -2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gini = diff / (2 * n * total)
-    return np.where(total > 0, 1.0 - gini, np.nan)
+    eq = 1.0 - gini_kernel(returns)                                   # [E]
+    return float(np.nanmean(eq)) if np.isfinite(eq).any() else float("nan")
 
 
 @dataclass
@@ -292,8 +283,7 @@ class Worker:
         per_agent = returns.mean(0)                                   # [N]
         stats: dict[str, float] = {
             "collective_return": float(returns.sum(1).mean()),
-            "equality": float(np.nanmean(equality(returns))) if (returns.sum(1) > 0).any()
-            else float("nan"),
+            "equality": mean_equality(returns),
             "influence_reward": influence_sum / max(steps, 1),
             "beta": self.beta(t),
             "apples": apples_sum / max(steps, 1),

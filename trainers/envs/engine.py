@@ -370,10 +370,6 @@ class SocialDilemmaEnv:
             info["box_opened_at"] = self._opened_at.astype(np.int32)
         return info
 
-    # transitional: trainers/a3c/worker.py still calls the old private name; remove the alias
-    # once it calls info()
-    _info = info
-
     def __repr__(self) -> str:
         return (f"SocialDilemmaEnv(game={self.game!r}, n_envs={self.n_envs}, "
                 f"n_agents={self.n_agents}, map={self.map.name!r} {self.map.shape})")
