@@ -21,14 +21,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime
 import multiprocessing
 import os
-import platform
 import tempfile
 import time
 
 import torch
+from _machine import machine_description
 
 from trainers.a3c import train
 from trainers.config import load_config
@@ -104,10 +103,8 @@ def main() -> None:
     base, cpu_base = rates.get("a3c"), cpu_rates.get("a3c")
     print(f"# bench_train: Cleanup, 5 agents, {args.workers} workers x {args.n_envs} env "
           f"copies, rollout {args.rollout}, horizon {args.horizon}")
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cpu = platform.processor() or platform.machine()
-    print(f"{platform.node()}, {os.cpu_count()} cores, {cpu}, torch {torch.__version__}, "
-          f"{now:%Y-%m-%d %H:%M} UTC, load average {load:.1f} before the runs")
+    print(machine_description([f"torch {torch.__version__}",
+                               f"load average {load:.1f} before the runs"]))
     print()
     print("| model | agent-steps/s | time per step vs baseline | per CPU s x W | vs baseline "
           "(CPU) | target |")
