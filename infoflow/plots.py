@@ -63,10 +63,13 @@ def plot_graph(g: nx.DiGraph, path: str | Path, weight: str = "weight",
     widths = 1.0 + 5.0 * strength / strength.max() if strength.size and strength.max() > 0 \
         else np.ones(strength.size)
     colors = ["tab:orange" if d.get("influencer") else "tab:blue" for _, d in g.nodes(data=True)]
-    nx.draw_networkx_nodes(g, pos, ax=ax, node_color=colors, node_size=900)
-    nx.draw_networkx_labels(g, pos, ax=ax, font_size=8)
+    nx.draw_networkx_nodes(g, pos, ax=ax, node_color=colors, node_size=500)
     nx.draw_networkx_edges(g, pos, ax=ax, width=list(widths), arrows=True, arrowsize=15,
-                           node_size=900, connectionstyle="arc3,rad=0.1")
+                           node_size=500, edge_color="0.35", connectionstyle="arc3,rad=0.1")
+    # names outside the circle, so that long agent names are not clipped by their node
+    label_pos = {node: 1.25 * np.asarray(xy) for node, xy in pos.items()}
+    nx.draw_networkx_labels(g, label_pos, ax=ax, font_size=9)
+    ax.margins(0.25)
     ax.set_title(title or f"influence graph ({g.graph.get('measure', weight)})")
     return _save(fig, path)
 
