@@ -168,9 +168,12 @@ def test_moa_influence_matches_brute_force(div, core):
             for s, j in enumerate(others[k].tolist()):
                 cf_j = [p[s] for p in p_cf]
                 marginal = sum(pi_k[a] * cf_j[a] for a in range(A))
-                want = d_ref(cf_j[out.actions[b, k]], marginal, div, None) if vis[b, k, j] else 0.0
-                assert out.influence_pairs[b, k, j].item() == pytest.approx(want, rel=1e-3,
-                                                                            abs=1e-6)
+                got = out.influence_pairs[b, k, j].item()
+                if not vis[b, k, j]:  # j out of k's view: undefined
+                    assert math.isnan(got)
+                    continue
+                want = d_ref(cf_j[out.actions[b, k]], marginal, div, None)
+                assert got == pytest.approx(want, rel=1e-3, abs=1e-6)
     assert torch.nan_to_num(out.influence_pairs).abs().max() > 1e-3
 
 
@@ -194,14 +197,14 @@ def test_zero_when_influencee_ignores_the_input(kind):
     assert out.influence.abs().max() < 1e-5
 
 
-def test_moa_influence_zero_out_of_view():
+def test_moa_influence_undefined_out_of_view():
     n, e = 3, 4
     model = make("moa", n)
     blind = torch.eye(n, dtype=torch.bool).expand(e, n, n)
     state = warm_state(model, e, n, blind)
     out = model.act(obs_batch(e, n, 2), state, blind, torch.Generator().manual_seed(0))
     off = ~torch.eye(n, dtype=torch.bool).expand(e, n, n)
-    assert (out.influence_pairs[off] == 0).all() and (out.influence == 0).all()
+    assert out.influence_pairs[off].isnan().all() and (out.influence == 0).all()
     seen = model.act(obs_batch(e, n, 2), state, torch.ones(e, n, n, dtype=torch.bool),
                      torch.Generator().manual_seed(0))
     assert (seen.influence > 0).all()

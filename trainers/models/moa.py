@@ -89,7 +89,9 @@ class MOAStream(nn.Module):
                                         actions.unsqueeze(-1), kind)  # [B, N, N-1]
         seen = visible.gather(2, self.others.unsqueeze(0).expand(vals.shape[0], -1, -1))
         pairs = torch.full((*vals.shape[:2], n), float("nan"), device=vals.device)  # [B, N, N]
-        pairs.scatter_(2, self.others.unsqueeze(0).expand_as(vals), vals * seen.to(vals.dtype))
+        # j out of k's view: the influence is not defined (NaN), and contributes no reward
+        vals = torch.where(seen, vals, torch.full_like(vals, float("nan")))
+        pairs.scatter_(2, self.others.unsqueeze(0).expand_as(vals), vals)
         return pairs, new_state
 
 
