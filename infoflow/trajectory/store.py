@@ -257,6 +257,39 @@ class TrajectoryWriter:
                        zarr_format=ZARR_FORMAT)
         self.n_episodes += ds.sizes["episode"]
 
+    def truncate(self, n_episodes: int) -> None:
+        """Keep only the first ``n_episodes`` episodes of the store.
+
+        A resumed training run calls this to drop the episodes logged after its last
+        checkpoint, which it is about to play again.
+
+        Parameters
+        ----------
+        n_episodes : int
+            Episodes to keep, 0 .. the number in the store.
+
+        Raises
+        ------
+        TrajectoryError
+            If ``n_episodes`` is negative or more than the store holds.
+        """
+        if not 0 <= n_episodes <= self.n_episodes:
+            raise TrajectoryError(
+                f"cannot keep {n_episodes} episodes of a store holding {self.n_episodes}; "
+                f"pass a number from 0 to {self.n_episodes}"
+            )
+        if n_episodes == self.n_episodes:
+            return
+        import zarr
+
+        group = zarr.open_group(str(self.path), mode="r+", zarr_format=ZARR_FORMAT)
+        for _, array in group.arrays():
+            dims = array.attrs.get("_ARRAY_DIMENSIONS", [])
+            if dims and dims[0] == "episode":
+                array.resize((n_episodes, *array.shape[1:]))
+        zarr.consolidate_metadata(str(self.path))
+        self.n_episodes = n_episodes
+
     def _conform(self, ds: xr.Dataset) -> xr.Dataset:
         """Check ``ds`` against the store and pad it to the store's steps."""
         faults = []

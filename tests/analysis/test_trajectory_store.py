@@ -267,3 +267,22 @@ def test_episodes_read_from_one_store_append_to_another(tmp_path):
     copied = open_trajectories(tmp_path / "b.zarr")
     assert copied["action"].encoding["chunks"] == (1, 6, 2)
     xr.testing.assert_equal(copied.isel(episode=[0, 1]).load(), subset.load())
+
+
+def test_truncate_keeps_the_first_episodes_and_appends_continue(tmp_path):
+    path = tmp_path / "run.zarr"
+    agents = ["a", "b"]
+    first = from_arrays(np.arange(3 * 4 * 2).reshape(3, 4, 2) % 3, agents=agents, n_actions=3)
+    with TrajectoryWriter(path, agents=agents, n_actions=3) as writer:
+        writer.append(first)
+        writer.append(from_arrays(np.ones((2, 4, 2), int), agents=agents, n_actions=3))
+        writer.truncate(2)
+        assert writer.n_episodes == 2
+        writer.append(from_arrays(np.full((1, 4, 2), 2), agents=agents, n_actions=3))
+    ds = open_trajectories(path)
+    assert ds.sizes["episode"] == 3
+    np.testing.assert_array_equal(ds.action.values[:2], first.action.values[:2])
+    np.testing.assert_array_equal(ds.action.values[2], np.full((4, 2), 2))
+    np.testing.assert_array_equal(ds.length.values, [4, 4, 4])
+    with pytest.raises(TrajectoryError, match="cannot keep 5 episodes of a store holding 3"):
+        TrajectoryWriter(path, agents=agents, n_actions=3).truncate(5)
