@@ -11,8 +11,10 @@ Layout (SPEC 3, "Run directory")::
       events.*             TensorBoard events, only when ``tensorboard`` is installed
 
 Checkpoints are plain dictionaries of tensors, numbers and strings, written with
-:func:`torch.save` to a temporary file and moved into place with :func:`os.replace`, and read
-with ``torch.load(..., weights_only=True)``: never arbitrary pickles.
+:func:`torch.save` to a temporary file, flushed to disk (``fsync``) and moved into place with
+:func:`os.replace` (then the folder is synced); stale temporary files from an interrupted write
+are removed when a run starts or resumes. They are read with
+``torch.load(..., weights_only=True)``: never arbitrary pickles.
 """
 
 from __future__ import annotations
@@ -52,25 +54,42 @@ class RunDir:
 
     def __init__(self, path: str | Path, resume: bool = False) -> None:
         self.path = Path(path)
-        if resume:
-            if not (self.path / "config.toml").is_file():
-                raise FileNotFoundError(
-                    f"{str(self.path)!r} holds no run (no config.toml); check --out, or "
-                    "start a new run without --resume"
-                )
-            if self.latest_checkpoint() is None:
-                raise FileNotFoundError(
-                    f"{str(self.path)!r} has no checkpoint to resume from; start a new run "
-                    "in another directory"
-                )
-        else:
-            if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
-                raise FileExistsError(
-                    f"run directory {str(self.path)!r} already exists; pass --resume to "
-                    "continue it, or choose another --out"
-                )
+        self.check(self.path, resume)
+        if not resume:
             self.path.mkdir(parents=True, exist_ok=True)
         self.checkpoint_dir.mkdir(exist_ok=True)
+        for stale in self.checkpoint_dir.glob("*.tmp"):  # left by an interrupted write
+            stale.unlink(missing_ok=True)
+
+    @staticmethod
+    def check(path: str | Path, resume: bool = False) -> Path | None:
+        """Raise as :class:`RunDir` would, without creating or touching anything.
+
+        Returns
+        -------
+        Path or None
+            On ``resume`` the newest checkpoint; otherwise None.
+        """
+        path = Path(path)
+        if resume:
+            if not (path / "config.toml").is_file():
+                raise FileNotFoundError(
+                    f"{str(path)!r} holds no run (no config.toml); check --out, or "
+                    "start a new run without --resume"
+                )
+            found = _checkpoints_in(path / "checkpoints")
+            if not found:
+                raise FileNotFoundError(
+                    f"{str(path)!r} has no checkpoint to resume from; start a new run "
+                    "in another directory"
+                )
+            return found[-1]
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise FileExistsError(
+                f"run directory {str(path)!r} already exists; pass --resume to "
+                "continue it, or choose another --out"
+            )
+        return None
 
     # -- files ------------------------------------------------------------------------------
 
@@ -111,16 +130,11 @@ class RunDir:
 
     def checkpoints(self) -> list[Path]:
         """Checkpoint files, oldest first (ordered by agent steps)."""
-        found = []
-        for p in self.checkpoint_dir.glob("ckpt_*.pt"):
-            m = _CKPT.match(p.name)
-            if m:
-                found.append((int(m.group(1)), p))
-        return [p for _, p in sorted(found)]
+        return _checkpoints_in(self.checkpoint_dir)
 
     def latest_checkpoint(self) -> Path | None:
         """The newest checkpoint, or None."""
-        found = self.checkpoints() if self.checkpoint_dir.is_dir() else []
+        found = self.checkpoints()
         return found[-1] if found else None
 
     def save_checkpoint(self, state: Mapping[str, Any], agent_steps: int, keep: int) -> Path:
@@ -137,8 +151,16 @@ class RunDir:
         """
         target = self.checkpoint_dir / f"ckpt_{agent_steps:013d}.pt"
         tmp = target.with_name(target.name + ".tmp")
-        torch.save(dict(state), tmp)
-        os.replace(tmp, target)
+        try:
+            with open(tmp, "wb") as f:
+                torch.save(dict(state), f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(self.checkpoint_dir)
         for old in self.checkpoints()[:-keep]:
             old.unlink(missing_ok=True)
         return target
@@ -177,6 +199,32 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 
 
 __all__.append("load_checkpoint")
+
+
+def _checkpoints_in(folder: Path) -> list[Path]:
+    """``ckpt_<steps>.pt`` files in ``folder``, oldest first; [] when it does not exist."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for p in folder.glob("ckpt_*.pt"):
+        m = _CKPT.match(p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    return [p for _, p in sorted(found)]
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable; best effort (some platforms cannot fsync a dir)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

@@ -104,3 +104,49 @@ def test_evaluate_errors(tmp_path):
     assert result.exit_code == 2 and "not a readable infoflow checkpoint" in result.output
     result = run("evaluate", bad, "--video", tmp_path / "x.mp4")
     assert result.exit_code == 2 and ".gif" in result.output
+
+
+def _error_line(result):
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("bad", ["env.config.n_agents=1", "model.influencers=5",
+                                 "env.config.horizon=0"])
+def test_config_errors_leave_no_run_directory(tmp_path, bad):
+    out = tmp_path / "run"
+    result = run("train", "-p", "quickstart", *TINY, "--model", "influence", "-s", bad,
+                 "--steps", 40, "--out", out, "--quiet")
+    assert result.exit_code == 2, result.output
+    _error_line(result)
+    assert not out.exists()
+    fixed = run("train", "-p", "quickstart", *TINY, "--steps", 40, "--out", out, "--quiet")
+    assert fixed.exit_code == 0, fixed.output  # the corrected command just works
+
+
+def _tree(path):
+    return {str(p.relative_to(path)): (p.read_bytes() if p.is_file() else None)
+            for p in sorted(path.rglob("*"))}
+
+
+@pytest.mark.parametrize(("checkpoint", "message"), [
+    (None, "no checkpoint to resume from"),
+    (b"junk", "not a readable infoflow checkpoint"),
+])
+def test_resume_failure_leaves_the_directory_unchanged(tmp_path, checkpoint, message):
+    from trainers.config import config_to_toml, load_config
+
+    out = tmp_path / "run"
+    (out / "checkpoints").mkdir(parents=True)
+    cfg = load_config(preset="quickstart", overrides=["env.game=harvest",
+                                                       "env.config.n_agents=2"])
+    (out / "config.toml").write_text(config_to_toml(cfg))
+    (out / "README").write_text("2026-01-01T00:00:00Z  infoflow train -p quickstart\n")
+    if checkpoint is not None:
+        (out / "checkpoints" / "ckpt_0000000000040.pt").write_bytes(checkpoint)
+    before = _tree(out)
+    result = run("train", "--out", out, "--resume", "--steps", 80, "--quiet")
+    assert result.exit_code == 2, result.output
+    assert message in _error_line(result)
+    assert _tree(out) == before

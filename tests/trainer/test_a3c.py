@@ -76,6 +76,24 @@ def test_resume_continues_exactly(tmp_path):
     assert len((tmp_path / "half" / "README").read_text().splitlines()) == 2
 
 
+def test_resume_drops_episodes_logged_after_the_last_checkpoint(tmp_path):
+    from infoflow.trajectory import TrajectoryWriter, open_trajectories
+
+    cfg = tiny()
+    train(cfg, tmp_path / "full", argv=["test"])
+    train(cfg, tmp_path / "half", argv=["test"], stop_at=2 * EPISODE)
+    store = tmp_path / "half" / "trajectories.zarr"
+    logged = open_trajectories(store)
+    # a crash after logging one more episode but before the next checkpoint
+    extra = logged.isel(episode=[-1]).load()
+    with TrajectoryWriter(store, agents=list(logged.agent.values),
+                          n_actions=int(logged.attrs["n_actions"])) as writer:
+        writer.append(extra)
+    train(cfg, tmp_path / "half", resume=True, argv=["test", "--resume"])
+    full = _store(tmp_path / "full" / "trajectories.zarr")
+    assert full.identical(_store(store))
+
+
 def test_run_directory_contents_and_logged_store(tmp_path):
     from infoflow.trajectory import open_trajectories, validate
 
@@ -233,3 +251,44 @@ def test_in_process_worker_failure_saves_a_checkpoint(tmp_path, monkeypatch):
         train(tiny(kind="a3c"), tmp_path / "run", argv=["test"])
     assert load_checkpoint(tmp_path / "run")["mid_episode"] is True
     assert "simulated failure" in (tmp_path / "run" / "worker-errors.log").read_text()
+
+
+def test_failed_set_up_removes_the_new_run_directory(tmp_path, monkeypatch):
+    import trainers.a3c.trainer as trainer_mod
+
+    def broken_metrics(*args, **kwargs):
+        raise PermissionError("metrics.csv is not writable")
+
+    monkeypatch.setattr(trainer_mod, "MetricsWriter", broken_metrics)
+    with pytest.raises(PermissionError, match="not writable"):
+        train(tiny(kind="a3c", steps=EPISODE), tmp_path / "a" / "run", argv=["test"])
+    assert not (tmp_path / "a").exists()
+    (tmp_path / "empty").mkdir()  # an existing empty directory is emptied again, not removed
+    with pytest.raises(PermissionError, match="not writable"):
+        train(tiny(kind="a3c", steps=EPISODE), tmp_path / "empty", argv=["test"])
+    assert (tmp_path / "empty").is_dir() and not any((tmp_path / "empty").iterdir())
+
+
+def test_config_errors_leave_no_run_directory(tmp_path):
+    for extra in (["env.config.n_agents=1"], ["model.influencers=5"],
+                  ["env.config.horizon=0"]):
+        with pytest.raises(ValueError):
+            train(tiny(extra=extra), tmp_path / "run", argv=["test"])
+        assert not (tmp_path / "run").exists()
+
+
+def test_main_process_failure_with_workers_saves_a_checkpoint_and_stops_them(tmp_path,
+                                                                           monkeypatch):
+    import trainers.a3c.trainer as trainer_mod
+
+    def failing_store_write(*args, **kwargs):
+        raise OSError("simulated trajectory-store write failure")
+
+    monkeypatch.setattr(trainer_mod, "episodes_to_dataset", failing_store_write)
+    with pytest.raises(OSError, match="simulated trajectory-store write failure") as info:
+        train(tiny(kind="a3c", steps=4 * EPISODE, workers=2), tmp_path / "run", argv=["test"])
+    assert any("checkpoint saved" in note for note in getattr(info.value, "__notes__", []))
+    assert load_checkpoint(tmp_path / "run")["format"] == 1
+    alive = [c for c in multiprocessing.active_children()
+             if c.name.startswith("infoflow-worker")]
+    assert not alive

@@ -80,3 +80,28 @@ def test_metrics_also_go_to_tensorboard_events(tmp_path):
     assert set(events.Tags()["scalars"]) == {"collective_return", "beta"}
     points = events.Scalars("collective_return")
     assert [(p.step, p.value) for p in points] == [(100, 3.5), (200, 4.5)]
+
+
+def test_stale_temporary_checkpoints_are_removed_on_start_and_resume(tmp_path):
+    run = RunDir(tmp_path / "run")
+    run.write_config("")
+    path = run.save_checkpoint({"format": CHECKPOINT_FORMAT, "x": torch.tensor([5])}, 5, keep=1)
+    stale = run.checkpoint_dir / "ckpt_0000000000009.pt.tmp"  # an interrupted write
+    stale.write_bytes(b"half a checkpoint")
+    resumed = RunDir(tmp_path / "run", resume=True)
+    assert not stale.exists()
+    assert resumed.latest_checkpoint() == path
+    assert int(load_checkpoint(path)["x"]) == 5
+    assert not list(resumed.checkpoint_dir.glob("*.tmp"))
+
+
+def test_check_touches_nothing(tmp_path):
+    assert RunDir.check(tmp_path / "new") is None
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "config.toml").write_text("")
+    with pytest.raises(FileNotFoundError, match="no checkpoint to resume from"):
+        RunDir.check(tmp_path / "run", resume=True)
+    (tmp_path / "run" / "checkpoints" / "ckpt_0000000000007.pt").write_bytes(b"")
+    found = RunDir.check(tmp_path / "run", resume=True)
+    assert found == tmp_path / "run" / "checkpoints" / "ckpt_0000000000007.pt"

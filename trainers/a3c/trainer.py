@@ -2,8 +2,10 @@
 
 :func:`train` runs a whole job in a run directory:
 
-1. set-up: config written back, shared model and shared optimiser (restored on ``resume``),
-   trajectory store and metrics file opened;
+1. set-up: env probe, shared model and shared optimiser built (restored on ``resume``) before
+   the run directory is created or touched, so a config error leaves nothing behind; then the
+   config is written back and the trajectory store and metrics file opened (a failure there
+   removes what this call created);
 2. workers: ``workers = 1`` runs the :class:`~trainers.a3c.worker.Worker` in this process (fully
    deterministic for a seed); ``workers > 1`` starts W processes with the spawn method, each
    with one torch thread and its own batch of E env copies, updating the shared parameters
@@ -14,7 +16,10 @@
 
 If a worker dies the trainer says which and why, saves a checkpoint and raises
 :class:`WorkerError`; it never waits on a dead worker (queue reads time out and the process
-sentinels are checked).
+sentinels are checked). If the main process itself fails while handling the workers' results
+(a trajectory-store write, say), it still stops and joins (or terminates) the workers and saves
+a checkpoint (best effort) before the original error propagates, with a note naming the
+checkpoint.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ import dataclasses
 import queue as queue_mod
 import time
 import traceback
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,9 +95,15 @@ def _worker_main(rank: int, cfg: TrainConfig, shared, optimizer, step_counts, ep
 class _Run:
     """State of :func:`train` shared by the in-process and multi-process paths."""
 
-    def __init__(self, cfg: TrainConfig, run: RunDir, resume: bool,
-                 progress: Callable[[dict], None] | None) -> None:
-        self.cfg, self.run, self.progress = cfg, run, progress
+    def __init__(self, cfg: TrainConfig, progress: Callable[[dict], None] | None,
+                 checkpoint: Path | None = None) -> None:
+        """Build the env probe, model and optimiser (restored from ``checkpoint``).
+
+        Touches no file but the checkpoint it reads, so every config error surfaces here,
+        before the run directory is created or changed; :meth:`open` does the writing.
+        """
+        self.cfg, self.progress = cfg, progress
+        self.run: RunDir | None = None
         tr = cfg.trainer
         probe = build_env(cfg, n_envs=1, seed=tr.seed)
         self.agents = list(probe.agent_names)
@@ -110,32 +120,44 @@ class _Run:
         self.step_counts = torch.zeros(self.workers, dtype=torch.int64)   # [W] agent steps
         self.episodes = [0] * self.workers                                # next episode per worker
         self.logged = 0
-        if resume:
-            self._restore(load_checkpoint(run.latest_checkpoint()))
+        if checkpoint is not None:
+            self._restore(load_checkpoint(checkpoint))
         self.start_steps = int(self.step_counts.sum())
         self.next_checkpoint = (self.start_steps // cfg.logging.checkpoint_every + 1) * \
             cfg.logging.checkpoint_every
         self.writer = None
+        self.metrics: MetricsWriter | None = None
+        self.attrs = None
         if cfg.logging.episode_every > 0:
-            from infoflow.trajectory import TrajectoryWriter
-
-            self.attrs = store_attrs(probe.game, cfg.model.kind, probe.n_actions, n_symbols(cfg),
-                                     config_to_toml(cfg), tr.seed)
-            self.writer = TrajectoryWriter(run.trajectories_path, agents=self.agents,
-                                           n_actions=probe.n_actions, n_symbols=n_symbols(cfg),
-                                           attrs=self.attrs)
-            if resume and self.writer.n_episodes > self.logged:
-                warnings.warn(
-                    f"the trajectory store holds {self.writer.n_episodes} episodes, the "
-                    f"checkpoint counted {self.logged}: episodes logged after the last "
-                    "checkpoint (before the run stopped) stay in the store", stacklevel=2)
-                self.logged = self.writer.n_episodes
-        tb_dir = run.path if cfg.logging.tensorboard else None
-        self.metrics = MetricsWriter(run.metrics_path, tensorboard_dir=tb_dir)
-        self.t0 = time.perf_counter()
+            self.attrs = store_attrs(probe.game, cfg.model.kind, probe.n_actions,
+                                     n_symbols(cfg), config_to_toml(cfg), tr.seed)
         self.last_stats: dict[str, float] = {}
         self.n_episodes = 0
         self.last_checkpoint: Path | None = None
+        self.t0 = time.perf_counter()
+
+    def open(self, run: RunDir, resume: bool) -> None:
+        """Open the trajectory store and the metrics file in ``run``."""
+        self.run = run
+        cfg = self.cfg
+        if cfg.logging.episode_every > 0:
+            from infoflow.trajectory import TrajectoryWriter
+
+            self.writer = TrajectoryWriter(run.trajectories_path, agents=self.agents,
+                                           n_actions=self.meta["n_actions"],
+                                           n_symbols=n_symbols(cfg), attrs=self.attrs)
+            if resume and self.writer.n_episodes > self.logged:
+                # episodes logged after the last checkpoint are about to be played again
+                self.writer.truncate(self.logged)
+        tb_dir = run.path if cfg.logging.tensorboard else None
+        self.metrics = MetricsWriter(run.metrics_path, tensorboard_dir=tb_dir)
+        self.t0 = time.perf_counter()
+
+    def close(self) -> None:
+        """Close the metrics file (idempotent)."""
+        if self.metrics is not None:
+            self.metrics.close()
+            self.metrics = None
 
     # -- checkpoints -----------------------------------------------------------------------
 
@@ -211,7 +233,7 @@ class _Run:
         return False
 
     def summary(self) -> TrainSummary:
-        self.metrics.close()
+        self.close()
         return TrainSummary(int(self.step_counts.sum()), self.n_episodes,
                             time.perf_counter() - self.t0, self.last_checkpoint, self.last_stats)
 
@@ -260,16 +282,70 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False,
         header += f"\nenv.map: the text of {path.resolve()}"
         cfg = dataclasses.replace(cfg, env=dataclasses.replace(
             cfg.env, map=path.read_text(encoding="utf-8")))
-    run = RunDir(out, resume=resume)
-    run.write_config(config_to_toml(cfg, header=header))
-    run.append_readme(argv)
-    state = _Run(cfg, run, resume, progress)
+    out = Path(out)
+    # everything that can fail on a bad config or run directory, before anything is written
+    checkpoint = RunDir.check(out, resume=resume)
+    state = _Run(cfg, progress, checkpoint)
+    before = _snapshot(out)
+    try:
+        run = RunDir(out, resume=resume)
+        run.write_config(config_to_toml(cfg, header=header))
+        run.append_readme(argv)
+        state.open(run, resume)
+    except BaseException:  # leave the directory as it was found
+        state.close()
+        _restore_snapshot(out, before)
+        raise
     limit = cfg.trainer.total_steps if stop_at is None else min(stop_at, cfg.trainer.total_steps)
-    if state.workers == 1:
-        _train_in_process(state, limit)
-    else:
-        _train_processes(state, limit, worker_timeout)
+    try:
+        if state.workers == 1:
+            _train_in_process(state, limit)
+        else:
+            _train_processes(state, limit, worker_timeout)
+    except BaseException:
+        state.close()
+        raise
     return state.summary()
+
+
+@dataclass
+class _Snapshot:
+    """What a run directory held before :func:`train` set it up (to undo a failed set-up)."""
+
+    missing: list[Path]          # the directory and its missing parents, deepest first
+    entries: set[str]            # names in the directory
+    files: dict[str, bytes]      # README and config.toml as they were
+
+
+def _snapshot(out: Path) -> _Snapshot:
+    if not out.exists():
+        missing = [out]
+        while not missing[-1].parent.exists() and missing[-1].parent != missing[-1]:
+            missing.append(missing[-1].parent)
+        return _Snapshot(missing, set(), {})
+    files = {name: (out / name).read_bytes() for name in ("README", "config.toml")
+             if (out / name).is_file()}
+    return _Snapshot([], {p.name for p in out.iterdir()}, files)
+
+
+def _restore_snapshot(out: Path, before: _Snapshot) -> None:
+    """Remove what a failed set-up created in ``out``; best effort, never raises."""
+    import shutil
+
+    try:
+        if out.is_dir():
+            for p in out.iterdir():
+                if p.name not in before.entries:
+                    if p.is_dir() and not p.is_symlink():
+                        shutil.rmtree(p, ignore_errors=True)
+                    else:
+                        p.unlink(missing_ok=True)
+            for name, data in before.files.items():
+                (out / name).write_bytes(data)
+        for folder in before.missing:
+            folder.rmdir()
+    except OSError:
+        pass
 
 
 def _train_in_process(state: _Run, limit: int) -> None:
@@ -318,6 +394,8 @@ def _train_processes(state: _Run, limit: int, worker_timeout: float) -> None:
         p.start()
     done: set[int] = set()
     failure: str | None = None
+    error: BaseException | None = None  # raised here in the main process (e.g. a store write)
+    late_error: str | None = None
     last_message = last_check = time.monotonic()
     try:
         while len(done) < len(procs) and failure is None:
@@ -350,9 +428,23 @@ def _train_processes(state: _Run, limit: int, worker_timeout: float) -> None:
                 failure = _worker_error(state, payload, message[2])
     except KeyboardInterrupt:
         failure = "interrupted"
+    except BaseException as exc:
+        error = exc
     finally:
         stop.set()
-        late_error = _drain_and_join(procs, results, state)
+        try:
+            late_error = _drain_and_join(procs, results, state, handle=error is None)
+        except BaseException as exc:  # a late result could not be handled; workers are stopped
+            if error is None:
+                error = exc
+    if error is not None:  # checkpoint (best effort), then the original error
+        try:
+            path = state.save_checkpoint(True)
+        except Exception as exc:
+            error.add_note(f"infoflow: no checkpoint saved ({type(exc).__name__}: {exc})")
+        else:
+            error.add_note(f"infoflow: checkpoint saved to {path}; continue with --resume")
+        raise error
     if late_error is not None and (failure is None or "without a report" in failure):
         failure = late_error
     path = state.save_checkpoint(True)
@@ -369,27 +461,36 @@ def _worker_error(state: _Run, rank: int, report: str) -> str:
     return f"worker {rank} died: {first} (traceback in {log})"
 
 
-def _drain_and_join(procs, results, state: _Run, timeout: float = 20.0) -> str | None:
+def _drain_and_join(procs, results, state: _Run, timeout: float = 20.0,
+                    handle: bool = True) -> str | None:
     """Collect late results (so that workers can flush their queues), then stop them.
+
+    With ``handle=False`` (the main process already failed) late episodes are read and
+    dropped. The workers are joined, or terminated, whatever happens while draining.
 
     Returns the first error a worker reported meanwhile, or None.
     """
     deadline = time.monotonic() + timeout
     error = None
-    while time.monotonic() < deadline:
-        try:
-            message = results.get(timeout=0.2)
-        except queue_mod.Empty:
-            if not any(p.is_alive() for p in procs):
-                break
-            continue
-        if message[0] == "episode":
-            state.handle(message[1])
-        elif message[0] == "error" and error is None:
-            error = _worker_error(state, message[1], message[2])
-    for p in procs:
-        p.join(timeout=1.0)
-        if p.is_alive():
-            p.terminate()
-            p.join(timeout=5.0)
+    try:
+        while time.monotonic() < deadline:
+            try:
+                message = results.get(timeout=0.2)
+            except queue_mod.Empty:
+                if not any(p.is_alive() for p in procs):
+                    break
+                continue
+            if message[0] == "episode" and handle:
+                state.handle(message[1])
+            elif message[0] == "error" and error is None:
+                error = _worker_error(state, message[1], message[2])
+    finally:
+        for p in procs:
+            p.join(timeout=1.0)
+            if p.is_alive():
+                p.terminate()
+                p.join(timeout=5.0)
+            if p.is_alive():
+                p.kill()
+                p.join(timeout=5.0)
     return error
