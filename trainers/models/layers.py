@@ -8,6 +8,7 @@ Inputs carry the agent axis second to last for features: x [..., N, in].
 from __future__ import annotations
 
 import math
+import threading
 
 import torch
 from torch import Tensor, nn
@@ -25,6 +26,22 @@ def others_index(n_agents: int) -> Tensor:
 def to_agent_last(x: Tensor, layer: nn.Module) -> Tensor:
     """Apply a per-agent layer to x [B, N, *extra, F] (agent axis 1) -> [B, N, *extra, F']."""
     return layer(x.movedim(1, -2)).movedim(-2, 1)
+
+
+_scratch = threading.local()
+
+
+def _scratch_buffer(shape: tuple[int, ...], like: Tensor) -> Tensor:
+    """An uninitialised tensor of `shape` with the dtype and device of `like`, reused by the next
+    call of the same thread with the same shape, dtype and device (one buffer per thread; a new
+    key replaces it). For no-grad scratch space only: the caller must be done with the previous
+    result before asking again. Saves the allocation and first-touch page faults of a large
+    temporary on every call."""
+    key = (tuple(shape), like.dtype, like.device)
+    held = getattr(_scratch, "held", None)
+    if held is None or held[0] != key:
+        held = _scratch.held = (key, torch.empty(shape, dtype=like.dtype, device=like.device))
+    return held[1]
 
 
 def init_uniform_(t: Tensor, fan_in: int, generator: torch.Generator | None,
@@ -170,7 +187,9 @@ class AgentCore(nn.Module):
         agent-major [N, B, S, V, out]: ``head(activate(counterfactual_pre(pre, rows, actual),
         state)[0])`` moved agent-first. Each gate is one contiguous block [4, N, b, S, V, H]
         updated in place (about 2x faster on CPU than slicing the gates of [..., 4H]); on CPU the
-        env axis runs in blocks of about `block_bytes` of gates. Acting only: no grad.
+        env axis runs in blocks of about `block_bytes` of gates (L2-sized), each computed in one
+        scratch block reused across blocks and calls (`_scratch_buffer`): no large allocation per
+        call. Acting only: no grad.
         """
         b, n, g = pre.shape
         s, v = rows.shape[1:3]
@@ -187,10 +206,12 @@ class AgentCore(nn.Module):
         if not self.recurrent:
             return agent_major_linear((base4 + rows4).squeeze(0).relu_(), head)
         c = state["c"].transpose(0, 1).reshape(n, b, 1, 1, hd)  # [N, B, 1, 1, H]
-        step = b if not pre.is_cpu else max(1, block_bytes // (rows4.numel() * 4))
+        step = b if not pre.is_cpu else min(b, max(1, block_bytes // (rows4.numel() * 4)))
+        block = _scratch_buffer((ng, n, step, s, v, hd), pre)  # reused across blocks and calls
         outs = []
         for b0 in range(0, b, step):
-            gates = base4[:, :, b0:b0 + step] + rows4  # [4, N, b, S, V, H]
+            gates = block[:, :, :min(step, b - b0)]  # [4, N, b, S, V, H]
+            torch.add(base4[:, :, b0:b0 + step], rows4, out=gates)
             gates[:3].sigmoid_()  # i, f, o
             gates[3].tanh_()  # g
             c_new = gates[1].mul_(c[:, b0:b0 + step]).addcmul_(gates[0], gates[3])  # f c + i g
