@@ -286,6 +286,10 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
             attrs.update(info)
     names = ds["agent"].values
     if "kl" in measures:
+        divergence = str(ds.attrs.get("influence_divergence", "kl"))
+        if divergence != "kl":
+            notes.append(f"the logged influence is the {divergence.upper()} divergence, not KL: "
+                         "the kl_* results summarise it as logged")
         summary = influence_summary(ds)
         role = _roles(summary["influencer"])
         parts.append(summary if role is None else summary.assign(role=role))

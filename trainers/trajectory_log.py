@@ -134,13 +134,20 @@ class EpisodeRecorder:
 
 
 def store_attrs(env: str, model: str, n_actions: int, n_symbols: int, config_toml: str,
-                seed: int) -> dict[str, Any]:
-    """Run attributes of a trajectory store (SPEC 4: env, model, config, seed, version)."""
+                seed: int, divergence: str | None = None) -> dict[str, Any]:
+    """Run attributes of a trajectory store (SPEC 4: env, model, config, seed, version).
+
+    ``divergence`` (``"kl"``, ``"jsd"`` or ``"pmi"``) names what the logged ``influence``
+    holds; pass it for models with an influence reward.
+    """
     from infoflow import __version__
 
-    return {"env": env, "model": model, "n_actions": int(n_actions),
-            "n_symbols": int(n_symbols), "config": config_toml, "seed": int(seed),
-            "infoflow_version": __version__, "title": f"infoflow {model} on {env}"}
+    attrs = {"env": env, "model": model, "n_actions": int(n_actions),
+             "n_symbols": int(n_symbols), "config": config_toml, "seed": int(seed),
+             "infoflow_version": __version__, "title": f"infoflow {model} on {env}"}
+    if divergence is not None:
+        attrs["influence_divergence"] = divergence
+    return attrs
 
 
 def episodes_to_dataset(arrays: Mapping[str, np.ndarray], agents: list[str],

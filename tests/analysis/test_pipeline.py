@@ -245,3 +245,12 @@ def test_paper_metrics_and_summary() -> None:
     assert "speaker consistency" in text[header] and "return" in text[header]
     assert text[header + 1].split()[:2] == ["agent_0", "200"]
     assert format_summary(results[[]]) == ""  # no metric computed: nothing to print
+
+
+def test_influence_logged_as_another_divergence_is_named_in_the_notes() -> None:
+    ds = planted(0, influence=True)
+    ds.attrs["influence_divergence"] = "pmi"
+    results = analyze(ds, measures=("kl",))
+    assert "the logged influence is the PMI divergence, not KL" in results.attrs["notes"]
+    ds.attrs["influence_divergence"] = "kl"
+    assert "not KL" not in analyze(ds, measures=("kl",)).attrs.get("notes", "")

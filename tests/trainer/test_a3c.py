@@ -94,6 +94,15 @@ def test_resume_drops_episodes_logged_after_the_last_checkpoint(tmp_path):
     assert full.identical(_store(store))
 
 
+def test_store_names_the_logged_divergence(tmp_path):
+    from infoflow.trajectory import open_trajectories
+
+    train(tiny(steps=EPISODE, extra=["model.divergence=jsd"]), tmp_path / "jsd", argv=["t"])
+    assert open_trajectories(tmp_path / "jsd").attrs["influence_divergence"] == "jsd"
+    train(tiny(kind="a3c", steps=EPISODE), tmp_path / "a3c", argv=["t"])
+    assert "influence_divergence" not in open_trajectories(tmp_path / "a3c").attrs
+
+
 def test_run_directory_contents_and_logged_store(tmp_path):
     from infoflow.trajectory import open_trajectories, validate
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from infoflow.communication import gini_kernel
-from trainers.a3c.trainer import build_model, n_symbols
+from trainers.a3c.trainer import build_model, influence_divergence, n_symbols
 from trainers.a3c.worker import Worker
 from trainers.config import TrainConfig, config_from_dict
 from trainers.rundir import load_checkpoint
@@ -92,7 +92,7 @@ def evaluate_checkpoint(checkpoint: str | Path, episodes: int = 8, out: str | Pa
         trainer=dataclasses.replace(cfg.trainer, seed=seed, workers=1))
     worker = Worker(0, cfg, model, None, torch.zeros(1, dtype=torch.int64), log_all=True)
     attrs = store_attrs(meta["game"], cfg.model.kind, meta["n_actions"], n_symbols(cfg),
-                        ckpt["config"], seed)
+                        ckpt["config"], seed, divergence=influence_divergence(cfg))
     attrs["title"] = f"infoflow evaluation of {cfg.model.kind} on {meta['game']}"
     if video is not None:
         worker.frames = []

@@ -42,7 +42,8 @@ from trainers.rundir import CHECKPOINT_FORMAT, MetricsWriter, RunDir, load_check
 from trainers.schedules import influence_weight, learning_rate
 from trainers.trajectory_log import episodes_to_dataset, store_attrs
 
-__all__ = ["train", "WorkerError", "TrainSummary", "build_model", "n_symbols"]
+__all__ = ["train", "WorkerError", "TrainSummary", "build_model", "influence_divergence",
+           "n_symbols"]
 
 
 class WorkerError(RuntimeError):
@@ -58,6 +59,12 @@ class TrainSummary:
     seconds: float
     checkpoint: Path | None
     last_stats: dict[str, float]
+
+
+def influence_divergence(cfg: TrainConfig) -> str | None:
+    """What the logged ``influence`` holds (kl, jsd, pmi); None without an influence reward."""
+    with_influence = cfg.model.kind in ("influence", "communication", "moa")
+    return cfg.model.divergence if with_influence else None
 
 
 def n_symbols(cfg: TrainConfig) -> int:
@@ -130,7 +137,8 @@ class _Run:
         self.attrs = None
         if cfg.logging.episode_every > 0:
             self.attrs = store_attrs(probe.game, cfg.model.kind, probe.n_actions,
-                                     n_symbols(cfg), config_to_toml(cfg), tr.seed)
+                                     n_symbols(cfg), config_to_toml(cfg), tr.seed,
+                                     divergence=influence_divergence(cfg))
         self.last_stats: dict[str, float] = {}
         self.n_episodes = 0
         self.last_checkpoint: Path | None = None
