@@ -1,6 +1,6 @@
 """Fast paths of the model against the straightforward computation they replace.
 
-Acting: `AgentCore.counterfactual` (gate-major, in place) == `activate(counterfactual_pre(...))`.
+Acting: `AgentCore.counterfactual` (fused kernel on the CPU) == `activate(counterfactual_pre(...))`.
 Learning: `unroll_agent_major` (agent-major, policy and MOA cores stacked) == `unroll` per core,
 and the whole loss (values and every parameter's gradient) == a reference replay written with the
 per-core unroll and agent-second heads.
@@ -23,51 +23,26 @@ SMALL = {"fc_sizes": (8, 8), "hidden_size": 12, "conv_channels": 2, "vocab_size"
          "message_embedding": 6}
 
 
-@pytest.mark.parametrize("block_bytes", [1, 3 << 19])  # one env per block; all at once
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])  # fused kernel; torch path
 @pytest.mark.parametrize("kind", ["lstm", "ff"])
-def test_counterfactual_matches_activate_of_counterfactual_pre(kind, block_bytes):
+def test_counterfactual_matches_activate_of_counterfactual_pre(kind, dtype):
     g = torch.Generator().manual_seed(0)
     b, n, s, v, d_in, hid = 5, 3, 2, 4, 3, 6
-    core = AgentCore(n, d_in + s * v, hid, kind, g)
-    head = AgentLinear(n, hid, 7, g)
-    state = {"h": torch.randn(b, n, hid, generator=g), "c": torch.randn(b, n, hid, generator=g)}
+    core = AgentCore(n, d_in + s * v, hid, kind, g).to(dtype)
+    head = AgentLinear(n, hid, 7, g).to(dtype)
+    state = {"h": torch.randn(b, n, hid, generator=g, dtype=dtype),
+             "c": torch.randn(b, n, hid, generator=g, dtype=dtype)}
     state = state if kind == "lstm" else {}
     actual = torch.randint(-1, v, (b, n, s), generator=g)  # -1: an empty slot
-    pre = torch.randn(b, n, core.inp.out_features, generator=g)
+    pre = torch.randn(b, n, core.inp.out_features, generator=g, dtype=dtype)
     rows = core.input_rows(d_in, d_in + s * v).reshape(n, s, v, -1).detach()  # [N, S, V, G]
     with torch.no_grad():
-        rec = core.recurrent_proj(state)
-        base = pre if rec is None else pre + rec
+        base = core.gates(pre, state)
         ref_out, _ = core.activate(counterfactual_pre(base, rows, actual), state)
         ref = to_agent_last(ref_out, head)  # [B, N, S, V, 7]
-        out = core.counterfactual(base, rows, actual, state, head, block_bytes)
-    assert out.shape == (n, b, s, v, 7)
-    torch.testing.assert_close(out.transpose(0, 1), ref)
-
-
-def test_counterfactual_scratch_block_is_reused_without_aliasing():
-    """The LSTM counterfactual computes its gates in one reused scratch block: a last block
-    shorter than the others, a second call with new inputs (same shapes, so the same scratch)
-    and a call with other shapes all match the reference, and no result aliases the scratch."""
-    g = torch.Generator().manual_seed(5)
-    n, s, v, d_in, hid = 3, 2, 4, 3, 8
-    core = AgentCore(n, d_in + s * v, hid, "lstm", g)
-    head = AgentLinear(n, hid, 7, g)
-    rows = core.input_rows(d_in, d_in + s * v).reshape(n, s, v, -1).detach()
-    block_bytes = 2 * rows.numel() * 4  # two envs per block
-
-    def case(b):
-        state = {k: torch.randn(b, n, hid, generator=g) for k in ("h", "c")}
-        actual = torch.randint(-1, v, (b, n, s), generator=g)
-        base = torch.randn(b, n, core.inp.out_features, generator=g) + core.recurrent_proj(state)
-        ref = to_agent_last(core.activate(counterfactual_pre(base, rows, actual), state)[0], head)
-        return ref.transpose(0, 1), core.counterfactual(base, rows, actual, state, head,
-                                                        block_bytes)
-
-    with torch.no_grad():
-        results = [case(5), case(5), case(4), case(1)]  # 5 envs: blocks of 2, 2 and 1
-    for ref, out in results:  # checked after all calls: later calls left earlier results alone
-        torch.testing.assert_close(out, ref)
+        out = core.counterfactual(base, rows, actual, state, head)
+    assert out.shape == (b, n, s, v, 7) and out.dtype == dtype
+    torch.testing.assert_close(out, ref, atol=2e-6, rtol=2e-6)
 
 
 @pytest.mark.parametrize("kind", ["lstm", "ff"])

@@ -8,10 +8,12 @@ Inputs carry the agent axis second to last for features: x [..., N, in].
 from __future__ import annotations
 
 import math
-import threading
 
 import torch
 from torch import Tensor, nn
+
+from trainers.models.influence import counterfactual_pre
+from trainers.models.lstm_kernel import lstm_counterfactual_logits
 
 __all__ = ["AgentLinear", "AgentConv2d", "AgentCore", "agent_linear", "agent_major_linear",
            "agent_linear_to_agent_major", "init_uniform_", "others_index", "to_agent_last"]
@@ -26,22 +28,6 @@ def others_index(n_agents: int) -> Tensor:
 def to_agent_last(x: Tensor, layer: nn.Module) -> Tensor:
     """Apply a per-agent layer to x [B, N, *extra, F] (agent axis 1) -> [B, N, *extra, F']."""
     return layer(x.movedim(1, -2)).movedim(-2, 1)
-
-
-_scratch = threading.local()
-
-
-def _scratch_buffer(shape: tuple[int, ...], like: Tensor) -> Tensor:
-    """An uninitialised tensor of `shape` with the dtype and device of `like`, reused by the next
-    call of the same thread with the same shape, dtype and device (one buffer per thread; a new
-    key replaces it). For no-grad scratch space only: the caller must be done with the previous
-    result before asking again. Saves the allocation and first-touch page faults of a large
-    temporary on every call."""
-    key = (tuple(shape), like.dtype, like.device)
-    held = getattr(_scratch, "held", None)
-    if held is None or held[0] != key:
-        held = _scratch.held = (key, torch.empty(shape, dtype=like.dtype, device=like.device))
-    return held[1]
 
 
 def init_uniform_(t: Tensor, fan_in: int, generator: torch.Generator | None,
@@ -176,52 +162,32 @@ class AgentCore(nn.Module):
         return h_new, {"h": h_new, "c": c_new}
 
     def counterfactual(self, pre: Tensor, rows: Tensor, actual: Tensor, state: dict[str, Tensor],
-                       head: AgentLinear, block_bytes: int = 3 << 19) -> Tensor:
+                       head: AgentLinear) -> Tensor:
         """A head on the outputs of many one-hot counterfactual inputs from one state (no grad).
 
         pre [B, N, G]: the actual gates' pre-activations (recurrent part included); rows
         [N, S, V, G]: the weight rows of S one-hot slots of V values; actual int [B, N, S]: each
         slot's actual value (-1 = empty). Entry (b, n, s, v) has slot s set to v and the other
         slots at their actual values: pre-activation ``pre - rows[actual] + rows[v]``
-        (`trainers.models.influence.counterfactual_pre`). Returns ``head`` of the core outputs,
-        agent-major [N, B, S, V, out]: ``head(activate(counterfactual_pre(pre, rows, actual),
-        state)[0])`` moved agent-first. Each gate is one contiguous block [4, N, b, S, V, H]
-        updated in place (about 2x faster on CPU than slicing the gates of [..., 4H]); on CPU the
-        env axis runs in blocks of about `block_bytes` of gates (L2-sized), each computed in one
-        scratch block reused across blocks and calls (`_scratch_buffer`): no large allocation per
-        call. Acting only: no grad.
+        (`trainers.models.influence.counterfactual_pre`). Returns ``head`` of the core outputs
+        [B, N, S, V, out]. An LSTM on the CPU in float32 runs as one fused kernel
+        (`trainers.models.lstm_kernel`, activations within 5e-7 of exact); otherwise this is
+        ``head(activate(counterfactual_pre(pre, rows, actual), state)[0])``. Acting only.
         """
-        b, n, g = pre.shape
-        s, v = rows.shape[1:3]
-        ng = 4 if self.recurrent else 1
-        hd = g // ng
-        rows4 = rows.view(n, s, v, ng, hd).permute(3, 0, 1, 2, 4).contiguous()  # [4, N, S, V, H]
-        # each slot's actual row, gathered as whole H-blocks: [4, N, B, S, H]
-        idx = (torch.arange(n * s, device=pre.device).view(n, 1, s) * v
-               + actual.clamp(min=0).permute(1, 0, 2)).flatten()  # [N * B * S] in (n, b, s)
-        own = rows4.view(ng, n * s * v, hd).index_select(1, idx).view(ng, n, b, s, hd)
-        own.mul_((actual >= 0).permute(1, 0, 2).unsqueeze(-1).to(own.dtype))  # empty: no row
-        base4 = own.neg_().add_(pre.view(b, n, ng, hd).permute(2, 1, 0, 3).unsqueeze(3))  # pre-own
-        base4, rows4 = base4.unsqueeze(4), rows4.unsqueeze(2)  # [4,N,B,S,1,H], [4,N,1,S,V,H]
-        if not self.recurrent:
-            return agent_major_linear((base4 + rows4).squeeze(0).relu_(), head)
-        c = state["c"].transpose(0, 1).reshape(n, b, 1, 1, hd)  # [N, B, 1, 1, H]
-        step = b if not pre.is_cpu else min(b, max(1, block_bytes // (rows4.numel() * 4)))
-        block = _scratch_buffer((ng, n, step, s, v, hd), pre)  # reused across blocks and calls
-        outs = []
-        for b0 in range(0, b, step):
-            gates = block[:, :, :min(step, b - b0)]  # [4, N, b, S, V, H]
-            torch.add(base4[:, :, b0:b0 + step], rows4, out=gates)
-            gates[:3].sigmoid_()  # i, f, o
-            gates[3].tanh_()  # g
-            c_new = gates[1].mul_(c[:, b0:b0 + step]).addcmul_(gates[0], gates[3])  # f c + i g
-            h = torch.tanh(c_new, out=gates[0]).mul_(gates[2])  # o tanh(c) [N, b, S, V, H]
-            outs.append(agent_major_linear(h, head))
-        return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)  # [N, B, S, V, out]
+        if self.recurrent and pre.device.type == "cpu" and pre.dtype == torch.float32:
+            return lstm_counterfactual_logits(pre, rows, actual, state["c"], head.weight,
+                                              head.bias)
+        out, _ = self.activate(counterfactual_pre(pre, rows, actual), state)  # [B, N, S, V, H]
+        return to_agent_last(out, head)
+
+    def gates(self, pre: Tensor, state: dict[str, Tensor]) -> Tensor:
+        """pre [B, N, *extra, G] -> pre + recurrent_proj(state) broadcast over *extra (the gate
+        pre-activations `activate` and `counterfactual` take); pre itself for the ff core."""
+        rec = self.recurrent_proj(state)
+        if rec is None:
+            return pre
+        return pre + rec.reshape(*rec.shape[:2], *([1] * (pre.dim() - rec.dim())), -1)
 
     def step(self, pre: Tensor, state: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
         """pre [B, N, *extra, G], state {h, c: [B, N, H]} -> out [B, N, *extra, H], new state."""
-        rec = self.recurrent_proj(state)
-        if rec is not None:
-            pre = pre + rec.reshape(*rec.shape[:2], *([1] * (pre.dim() - rec.dim())), -1)
-        return self.activate(pre, state)
+        return self.activate(self.gates(pre, state), state)

@@ -77,14 +77,13 @@ class MOAStream(nn.Module):
         agent = torch.arange(n, device=pre.device)
         own = rows[agent, agent].unsqueeze(1)  # [N, 1, A, G] rows of each agent's own action
         cstate = self.core_state(state)
-        rec = self.core.recurrent_proj(cstate)  # [B, N, G] (None for ff)
-        base = pre if rec is None else pre + rec
+        base = self.core.gates(pre, cstate)  # [B, N, G]
         _, new = self.core.activate(base, cstate)  # the step with the actual actions
         new_state = {f"moa_{k}": v for k, v in new.items()}
         logits = self.core.counterfactual(base, own, actions.unsqueeze(-1), cstate,
-                                          self.head)  # [N, B, 1, A(v~), (N-1) A]
-        logits = logits.view(n, -1, a, n - 1, a)  # [N, B, A(v~), N-1, A]
-        cf_logp = log_softmax(logits.permute(1, 0, 3, 2, 4))  # [B, N, N-1, A(v~), A]
+                                          self.head)  # [B, N, 1, A(v~), (N-1) A]
+        logits = logits.view(-1, n, a, n - 1, a)  # [B, N, A(v~), N-1, A]
+        cf_logp = log_softmax(logits.transpose(2, 3))  # [B, N, N-1, A(v~), A]
         vals = counterfactual_influence(cf_logp, policy_logp.unsqueeze(2),
                                         actions.unsqueeze(-1), kind)  # [B, N, N-1]
         seen = visible.gather(2, self.others.unsqueeze(0).expand(vals.shape[0], -1, -1))

@@ -131,20 +131,18 @@ class AgentsModel(nn.Module):
     def core_state(self, state: dict[str, Tensor]) -> dict[str, Tensor]:
         return {k: state[k] for k in ("h", "c") if k in state}
 
-    def counterfactual_logp(self, pre: Tensor, slots: Tensor,
+    def counterfactual_logp(self, gates: Tensor, slots: Tensor,
                             cstate: dict[str, Tensor]) -> Tensor:
         """Action log-probs for every value of every slot, from the same core state.
 
-        pre [B, N, G] actual pre-activations, slots int [B, N, S] -> [B, N, S, V, A].
+        gates [B, N, G] the actual step's `AgentCore.gates`, slots int [B, N, S]
+        -> [B, N, S, V, A].
         """
         off = self.mlp.out_features
         rows = slot_rows(self.core.input_rows(off, off + self.n_slots * self.slot_size),
                          self.n_slots)  # [N, S, V, G]
-        rec = self.core.recurrent_proj(cstate)  # [B, N, G] (None for ff)
-        base = pre if rec is None else pre + rec
-        logits = self.core.counterfactual(base, rows, slots, cstate,
-                                          self.policy_head)  # [N, B, S, V, A]
-        return log_softmax(logits.transpose(0, 1))
+        return log_softmax(self.core.counterfactual(gates, rows, slots, cstate,
+                                                    self.policy_head))  # [B, N, S, V, A]
 
     # ---- acting --------------------------------------------------------------------------
     @torch.no_grad()
@@ -173,12 +171,12 @@ class AgentsModel(nn.Module):
             logp0 = torch.log_softmax(self.heads(out0)[0], dim=-1)  # influencers act first
             first = sample(logp0, generator)  # [E, N]
             slots = self.influencer_slots(first)  # [E, N, K]
-            pre = self.core.input_proj(self.core_input(z, slots))  # [E, N, G]
-            out, new_state = self.core.step(pre, cstate)
+            gates = self.core.gates(self.core.input_proj(self.core_input(z, slots)), cstate)
+            out, new_state = self.core.activate(gates, cstate)  # gates [E, N, G]
             logits, values = self.heads(out)
             logp = torch.log_softmax(logits, dim=-1)
             actions = torch.where(self.influencee, sample(logp, generator), first)
-            cf_logp = self.counterfactual_logp(pre, slots, cstate)  # [E, N, K, A, A]
+            cf_logp = self.counterfactual_logp(gates, slots, cstate)  # [E, N, K, A, A]
             vals = counterfactual_influence(
                 cf_logp, logp0[:, self.influencers].unsqueeze(1), slots, div,
                 taken=actions.unsqueeze(-1).expand_as(slots))  # [E, N(tgt), K]
@@ -191,8 +189,8 @@ class AgentsModel(nn.Module):
                 slots = state["prev_message"][:, self.others]  # [E, N, N-1]
             else:
                 slots = None
-            pre = self.core.input_proj(self.core_input(z, slots))  # [E, N, G]
-            out, new_state = self.core.step(pre, cstate)  # out [E, N, H]
+            gates = self.core.gates(self.core.input_proj(self.core_input(z, slots)), cstate)
+            out, new_state = self.core.activate(gates, cstate)  # gates [E, N, G], out [E, N, H]
             logits, values = self.heads(out)
             logp = torch.log_softmax(logits, dim=-1)  # [E, N, A]
             actions = sample(logp, generator)
@@ -202,7 +200,7 @@ class AgentsModel(nn.Module):
                 msg_logits, message_values = self.message_head(out)
                 message_logp = torch.log_softmax(msg_logits, dim=-1)  # [E, N, V]
                 messages = sample(message_logp, generator)
-                cf_logp = self.counterfactual_logp(pre, slots, cstate)  # [E, N, N-1, V, A]
+                cf_logp = self.counterfactual_logp(gates, slots, cstate)  # [E, N, N-1, V, A]
                 src_logp = state["prev_message_logp"][:, self.others]  # [E, N, N-1, V]
                 vals = counterfactual_influence(cf_logp, src_logp, slots, div,
                                                 taken=actions.unsqueeze(-1).expand_as(slots))
