@@ -20,6 +20,7 @@ are removed when a run starts or resumes. They are read with
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import re
@@ -227,6 +228,12 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _csv_text(rows: list[list[str]]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    return buf.getvalue()
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -245,14 +252,24 @@ class MetricsWriter:
         The CSV file (appended to if it exists).
     tensorboard_dir : Path, optional
         Where to write TensorBoard events; ignored when ``tensorboard`` is not importable.
+    keep_until : int, optional
+        On resume: the resumed checkpoint's agent steps. Existing rows past it (episodes
+        finished after that checkpoint, about to be played again) are dropped first.
     """
 
-    def __init__(self, path: Path, tensorboard_dir: Path | None = None) -> None:
+    def __init__(self, path: Path, tensorboard_dir: Path | None = None,
+                 keep_until: int | None = None) -> None:
         self.path = Path(path)
         self.columns: list[str] | None = None
         if self.path.is_file() and self.path.stat().st_size > 0:
             with open(self.path, newline="", encoding="utf-8") as f:
-                self.columns = next(csv.reader(f), None)
+                rows = list(csv.reader(f))
+            self.columns = rows[0] if rows else None
+            if keep_until is not None and self.columns and "agent_steps" in self.columns:
+                col = self.columns.index("agent_steps")
+                kept = [r for r in rows[1:] if len(r) > col and int(r[col]) <= keep_until]
+                if len(kept) < len(rows) - 1:
+                    _atomic_write_text(self.path, _csv_text([self.columns, *kept]))
         self._file = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115
         self._tb = None
         if tensorboard_dir is not None:

@@ -76,7 +76,35 @@ def test_resume_continues_exactly(tmp_path):
     assert len((tmp_path / "half" / "README").read_text().splitlines()) == 2
 
 
-def test_resume_drops_episodes_logged_after_the_last_checkpoint(tmp_path):
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, RuntimeError])
+def test_interrupted_mid_episode_resume_is_exact(tmp_path, monkeypatch, failure):
+    """Ctrl-C (or an error) in the middle of the 3rd episode: the checkpoint is the state at
+    that episode's start, so resuming gives exactly the uninterrupted run."""
+    from trainers.a3c.worker import Worker
+
+    cfg = tiny()
+    train(cfg, tmp_path / "full", argv=["test"])
+    calls, update = [0], Worker._update
+
+    def failing_update(self, rollout):
+        calls[0] += 1
+        if calls[0] == 8:  # 3 updates per episode: the 2nd update of the 3rd episode
+            raise failure("stop here")
+        return update(self, rollout)
+
+    monkeypatch.setattr(Worker, "_update", failing_update)
+    with pytest.raises(KeyboardInterrupt if failure is KeyboardInterrupt else WorkerError):
+        train(cfg, tmp_path / "cut", argv=["test"])
+    ckpt = load_checkpoint(tmp_path / "cut")
+    assert ckpt["agent_steps"] == 2 * EPISODE and not ckpt["mid_episode"]
+    monkeypatch.setattr(Worker, "_update", update)
+    train(cfg, tmp_path / "cut", resume=True, argv=["test", "--resume"])
+    _assert_same_checkpoint(load_checkpoint(tmp_path / "full"), load_checkpoint(tmp_path / "cut"))
+    assert _store(tmp_path / "full" / "trajectories.zarr").identical(
+        _store(tmp_path / "cut" / "trajectories.zarr"))
+
+
+def test_resume_drops_episodes_and_metrics_after_the_last_checkpoint(tmp_path):
     from infoflow.trajectory import TrajectoryWriter, open_trajectories
 
     cfg = tiny()
@@ -89,9 +117,15 @@ def test_resume_drops_episodes_logged_after_the_last_checkpoint(tmp_path):
     with TrajectoryWriter(store, agents=list(logged.agent.values),
                           n_actions=int(logged.attrs["n_actions"])) as writer:
         writer.append(extra)
+    metrics = tmp_path / "half" / "metrics.csv"
+    with open(metrics, "a", encoding="utf-8") as f:  # and its metrics row
+        f.write(metrics.read_text().splitlines()[-1].replace(str(2 * EPISODE), str(3 * EPISODE),
+                                                              1) + "\n")
     train(cfg, tmp_path / "half", resume=True, argv=["test", "--resume"])
     full = _store(tmp_path / "full" / "trajectories.zarr")
     assert full.identical(_store(store))
+    steps = [line.split(",")[0] for line in metrics.read_text().splitlines()[1:]]
+    assert steps == [str(k * EPISODE) for k in (1, 2, 3, 4)]
 
 
 def test_store_names_the_logged_divergence(tmp_path):
@@ -258,7 +292,8 @@ def test_in_process_worker_failure_saves_a_checkpoint(tmp_path, monkeypatch):
     with pytest.raises(WorkerError, match=r"worker 0 died: RuntimeError: simulated failure.*"
                                           r"checkpoint saved"):
         train(tiny(kind="a3c"), tmp_path / "run", argv=["test"])
-    assert load_checkpoint(tmp_path / "run")["mid_episode"] is True
+    ckpt = load_checkpoint(tmp_path / "run")  # the start of the failed 2nd episode
+    assert ckpt["mid_episode"] is False and ckpt["agent_steps"] == EPISODE
     assert "simulated failure" in (tmp_path / "run" / "worker-errors.log").read_text()
 
 

@@ -24,6 +24,7 @@ checkpoint.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import queue as queue_mod
 import time
@@ -145,7 +146,8 @@ class _Run:
         self.t0 = time.perf_counter()
 
     def open(self, run: RunDir, resume: bool) -> None:
-        """Open the trajectory store and the metrics file in ``run``."""
+        """Open the trajectory store and the metrics file in ``run``; on ``resume`` drop the
+        episodes and metrics rows written after the checkpoint (they are played again)."""
         self.run = run
         cfg = self.cfg
         if cfg.logging.episode_every > 0:
@@ -158,7 +160,8 @@ class _Run:
                 # episodes logged after the last checkpoint are about to be played again
                 self.writer.truncate(self.logged)
         tb_dir = run.path if cfg.logging.tensorboard else None
-        self.metrics = MetricsWriter(run.metrics_path, tensorboard_dir=tb_dir)
+        self.metrics = MetricsWriter(run.metrics_path, tensorboard_dir=tb_dir,
+                                     keep_until=self.start_steps if resume else None)
         self.t0 = time.perf_counter()
 
     def close(self) -> None:
@@ -183,23 +186,27 @@ class _Run:
         self.logged = int(ckpt["logged_episodes"])
         torch.set_rng_state(ckpt["rng"]["torch"])
 
-    def save_checkpoint(self, mid_episode: bool, generators: list[torch.Tensor] | None = None
-                        ) -> Path:
-        steps = int(self.step_counts.sum())
-        state = {
+    def checkpoint_state(self, mid_episode: bool) -> dict[str, Any]:
+        """What a checkpoint holds, as copies: safe to keep while training goes on. (Workers
+        reseed their action sampling from (seed, worker, episode) at every episode start.)"""
+        return {
             "format": CHECKPOINT_FORMAT,
             "config": config_to_toml(self.cfg),
             "meta": self.meta,
             "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
-            "optimizer": self.optimizer.state_dict(),
-            "agent_steps": steps,
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "agent_steps": int(self.step_counts.sum()),
             "worker_steps": self.step_counts.clone(),
             "episodes": list(self.episodes),
             "logged_episodes": self.logged,
             "mid_episode": mid_episode,
-            "rng": {"torch": torch.get_rng_state(), "generators": generators or []},
+            "rng": {"torch": torch.get_rng_state()},
         }
-        self.last_checkpoint = self.run.save_checkpoint(state, steps,
+
+    def save_checkpoint(self, mid_episode: bool, held: dict[str, Any] | None = None) -> Path:
+        """Write the current state (or ``held``, a `checkpoint_state` taken earlier)."""
+        state = held if held is not None else self.checkpoint_state(mid_episode)
+        self.last_checkpoint = self.run.save_checkpoint(state, state["agent_steps"],
                                                         self.cfg.logging.keep_checkpoints)
         return self.last_checkpoint
 
@@ -357,27 +364,33 @@ def _restore_snapshot(out: Path, before: _Snapshot) -> None:
 
 
 def _train_in_process(state: _Run, limit: int) -> None:
-    """``workers = 1``: the worker runs here, deterministically; checkpoints at boundaries."""
+    """``workers = 1``: the worker runs here, deterministically; checkpoints at boundaries.
+
+    An interruption or error mid-episode checkpoints the state held at the start of that
+    episode (its partial updates are dropped), so that ``--resume`` replays it exactly.
+    """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     worker = Worker(0, state.cfg, state.model, state.optimizer, state.step_counts,
                     episode=state.episodes[0])
     result = None
+    boundary = state.checkpoint_state(False)  # the start of the episode being played
     try:
         while int(state.step_counts.sum()) < limit:
             result = worker.run_episode(lambda: int(state.step_counts.sum()) >= limit)
             state.handle(result)
             if not result.complete:
                 break
+            boundary = state.checkpoint_state(False)
             if state.checkpoint_due():
-                state.save_checkpoint(False, [worker.generator.get_state()])
+                state.save_checkpoint(False, held=boundary)
         mid_episode = result is not None and not result.complete
-        state.save_checkpoint(mid_episode, [worker.generator.get_state()])
+        state.save_checkpoint(mid_episode)
     except KeyboardInterrupt:
-        state.save_checkpoint(True, [worker.generator.get_state()])
+        state.save_checkpoint(False, held=boundary)
         raise
     except Exception as exc:  # the in-process worker failed: same report as a dead process
-        path = state.save_checkpoint(True, [worker.generator.get_state()])
+        path = state.save_checkpoint(False, held=boundary)
         report = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}"
         line = _worker_error(state, 0, report)
         raise WorkerError(f"{line}; checkpoint saved to {path}; continue with --resume") from exc
