@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from infoflow.communication import gini_kernel
 from trainers.a3c.trainer import build_model, influence_divergence, n_symbols
@@ -90,7 +89,7 @@ def evaluate_checkpoint(checkpoint: str | Path, episodes: int = 8, out: str | Pa
     cfg = dataclasses.replace(
         cfg, env=dataclasses.replace(cfg.env, n_envs=n_envs),
         trainer=dataclasses.replace(cfg.trainer, seed=seed, workers=1))
-    worker = Worker(0, cfg, model, None, torch.zeros(1, dtype=torch.int64), log_all=True)
+    worker = Worker(0, cfg, model, log_all=True)
     attrs = store_attrs(meta["game"], cfg.model.kind, meta["n_actions"], n_symbols(cfg),
                         ckpt["config"], seed, divergence=influence_divergence(cfg))
     attrs["title"] = f"infoflow evaluation of {cfg.model.kind} on {meta['game']}"

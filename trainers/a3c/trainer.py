@@ -36,6 +36,7 @@ from typing import Any
 
 import torch
 
+from trainers.a3c.parameters import SharedParameters
 from trainers.a3c.shared_optim import make_optimizer
 from trainers.a3c.worker import EpisodeResult, Worker, build_env
 from trainers.config import TrainConfig, config_to_toml, resolve_workers
@@ -86,8 +87,8 @@ def _worker_main(rank: int, cfg: TrainConfig, shared, optimizer, step_counts, ep
     """Entry point of a worker process: play episodes until the budget or a stop request."""
     torch.set_num_threads(1)
     try:
-        worker = Worker(rank, cfg, shared, optimizer, step_counts, episode=episode,
-                        local_copy=True)
+        link = SharedParameters(shared, optimizer, step_counts)
+        worker = Worker(rank, cfg, copy.deepcopy(shared), link, episode=episode)  # local copy
         while not stop.is_set():
             result = worker.run_episode(should_stop=stop.is_set)
             results.put(("episode", result))
@@ -371,8 +372,8 @@ def _train_in_process(state: _Run, limit: int) -> None:
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    worker = Worker(0, state.cfg, state.model, state.optimizer, state.step_counts,
-                    episode=state.episodes[0])
+    link = SharedParameters(state.model, state.optimizer, state.step_counts)
+    worker = Worker(0, state.cfg, state.model, link, episode=state.episodes[0])
     result = None
     boundary = state.checkpoint_state(False)  # the start of the episode being played
     try:

@@ -8,9 +8,9 @@ al. 2019 supplement 10.4)::
         rollout: T = min(rollout_length, steps left) env steps with model.act (no grad)
         bootstrap: model.act on the obs after the last step (its actions start the next rollout)
         loss: model.loss(rollout, beta(t)) replays the rollout with gradients
-        clip each agent's gradient norm; apply the gradients to the shared parameters with
-        the shared optimiser at lr(t); count T * E * N agent steps; sync the local model
-        from the shared parameters (W > 1 only)
+        clip each agent's gradient norm; the worker's link applies the gradients to the
+        shared parameters at lr(t) and leaves their newest values in the worker's model
+        (`trainers.a3c.parameters`); count T * E * N agent steps
     episode summary (returns, equality, influence, losses) and the logged copies' arrays
 
 Rollouts end at the episode's end, so episodes are self-contained: a worker can stop at an
@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from infoflow.communication import gini_kernel
+from trainers.a3c.parameters import ParameterLink
 from trainers.config import TrainConfig, game_config
 from trainers.schedules import influence_weight, learning_rate
 from trainers.trajectory_log import EpisodeRecorder, logged_copies
@@ -98,46 +99,39 @@ class Worker:
         Worker index (0..W-1); seeds its env copies and action sampling.
     cfg : TrainConfig
         The run's config.
-    shared_model : AgentsModel
-        The shared parameters (in shared memory when W > 1).
-    optimizer : SharedOptimizer or None
-        The shared optimiser; None evaluates without learning.
-    step_counts : int64 tensor [W]
-        Agent steps per worker, shared; the schedules use their sum.
+    model : AgentsModel
+        The model it acts and computes gradients with: the shared model itself (W = 1), a
+        local copy kept in sync by ``link`` (W > 1, Ray), or a fixed policy (evaluation).
+    link : ParameterLink or None
+        Where its updates go (`trainers.a3c.parameters`); None plays without learning and
+        counts steps locally.
     episode : int
         Index of the first episode to play (resumed runs continue the count).
-    local_copy : bool
-        Act and learn on a local copy synced from the shared parameters before each rollout
-        (W > 1); False works on the shared model directly (W = 1, evaluation).
     log_all : bool
         Record every episode of every copy (evaluation), not the config's logging rate.
     """
 
-    def __init__(self, rank: int, cfg: TrainConfig, shared_model, optimizer, step_counts,
-                 episode: int = 0, local_copy: bool = False, log_all: bool = False) -> None:
-        from trainers.models import AgentsModel, RewardShaper
+    def __init__(self, rank: int, cfg: TrainConfig, model, link: ParameterLink | None = None,
+                 episode: int = 0, log_all: bool = False) -> None:
+        from trainers.models import RewardShaper
 
         self.rank, self.cfg, self.episode = rank, cfg, episode
-        self.shared, self.optimizer, self.step_counts = shared_model, optimizer, step_counts
+        self.model, self.link = model, link
         self.env = build_env(cfg, seed=episode_seed(cfg.trainer.seed, rank, episode))
         self.E, self.N, self.A = self.env.n_envs, self.env.n_agents, self.env.n_actions
-        self.model = shared_model
-        if local_copy:
-            self.model = AgentsModel(cfg.model, n_agents=self.N, n_actions=self.A,
-                                     obs_shape=self.env.obs_shape, seed=cfg.trainer.seed)
-            self.model.load_state_dict(shared_model.state_dict())
         self._shaper_cls = RewardShaper
         self.generator = torch.Generator()
         self.log_all = log_all
         self.with_messages = cfg.model.kind == "communication"
         self.with_influence = cfg.model.kind in ("influence", "communication", "moa")
         self.frames: list[np.ndarray] | None = None  # set to a list to capture copy 0's frames
+        self._steps = 0  # this worker's agent steps (all of them when link is None)
 
     # -- schedules -----------------------------------------------------------------------
 
     def global_steps(self) -> int:
         """Agent steps of all workers so far."""
-        return int(self.step_counts.sum())
+        return self.link.global_steps() if self.link is not None else self._steps
 
     def beta(self, t: int) -> float:
         """β(t) of the curriculum."""
@@ -169,7 +163,7 @@ class Worker:
         from trainers.models import Rollout
 
         cfg, env, model = self.cfg, self.env, self.model
-        learn = self.optimizer is not None
+        learn = self.link is not None
         E, N, T_max = self.E, self.N, cfg.trainer.rollout_length
         start = time.perf_counter()
         seed = cfg.trainer.seed
@@ -245,12 +239,13 @@ class Worker:
                 for key, value in terms.items():
                     sums[key] = sums.get(key, 0.0) + value
                 n_updates += 1
-            self.step_counts[self.rank] += T * E * N
+            self._steps = (self.link.count(self.rank, T * E * N) if self.link is not None
+                           else self._steps + T * E * N)
         stats = self._summary(returns, sums, n_updates, t_ep, influence_sum, apples_sum,
                               waste_sum, info)
         result = EpisodeResult(
             rank=self.rank, episode=self.episode, complete=complete, steps=t_ep,
-            worker_steps=int(self.step_counts[self.rank]), stats=stats,
+            worker_steps=self._steps, stats=stats,
             logged=recorder.finish() if recorder is not None and complete else None,
             seconds=time.perf_counter() - start)
         if complete:
@@ -258,22 +253,15 @@ class Worker:
         return result
 
     def _update(self, rollout) -> dict[str, float]:
-        """Loss, per-agent gradient clip, and one lock-free step of the shared optimiser."""
+        """Loss, per-agent gradient clip, and one update of the shared parameters."""
         cfg, model = self.cfg, self.model
         t = self.global_steps()
         loss = model.loss(rollout, beta=self.beta(t))
         model.zero_grad(set_to_none=True)
         loss.total.backward()
         model.clip_grad_norm_(cfg.trainer.max_grad_norm)
-        if model is not self.shared:
-            for shared_p, local_p in zip(self.shared.parameters(), model.parameters(),
-                                         strict=True):
-                shared_p.grad = local_p.grad
         tr = cfg.trainer
-        self.optimizer.set_lr(learning_rate(t, tr.total_steps, tr.lr_init, tr.lr_end))
-        self.optimizer.step()
-        if model is not self.shared:  # W > 1: the next rollout acts with the newest values
-            model.load_state_dict(self.shared.state_dict())
+        self.link.update(model, learning_rate(t, tr.total_steps, tr.lr_init, tr.lr_end))
         return {k: float(v) for k, v in loss.terms.items()}
 
     def _summary(self, returns: np.ndarray, sums: dict[str, float], n_updates: int, steps: int,
