@@ -236,7 +236,7 @@ def _csv_text(rows: list[list[str]]) -> str:
 
 def _atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8", newline="")
     os.replace(tmp, path)
 
 
@@ -263,12 +263,14 @@ class MetricsWriter:
         self.columns: list[str] | None = None
         if self.path.is_file() and self.path.stat().st_size > 0:
             with open(self.path, newline="", encoding="utf-8") as f:
-                rows = list(csv.reader(f))
+                text = f.read()
+            rows = list(csv.reader(io.StringIO(text)))
             self.columns = rows[0] if rows else None
             if keep_until is not None and self.columns and "agent_steps" in self.columns:
-                col = self.columns.index("agent_steps")
-                kept = [r for r in rows[1:] if len(r) > col and int(r[col]) <= keep_until]
-                if len(kept) < len(rows) - 1:
+                col, width = self.columns.index("agent_steps"), len(self.columns)
+                kept = [r for r in rows[1:]  # whole rows up to the checkpoint (not a cut line)
+                        if len(r) == width and r[col].isdigit() and int(r[col]) <= keep_until]
+                if len(kept) < len(rows) - 1 or not text.endswith("\n"):
                     _atomic_write_text(self.path, _csv_text([self.columns, *kept]))
         self._file = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115
         self._tb = None

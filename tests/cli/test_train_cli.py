@@ -150,3 +150,19 @@ def test_resume_failure_leaves_the_directory_unchanged(tmp_path, checkpoint, mes
     assert result.exit_code == 2, result.output
     assert message in _error_line(result)
     assert _tree(out) == before
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ("trainer.backend=mpi", "trainer.backend must be 'processes' or 'ray'"),
+    ("trainer.backend=ray", "needs Ray: pip install -e '.[ray]'"),
+])
+def test_backend_errors_leave_no_run_directory(tmp_path, monkeypatch, setting, message):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the ray extra were not installed
+    out = tmp_path / "run"
+    result = run("train", "-p", "quickstart", *TINY, "-s", setting, "--steps", 40, "--out", out,
+                 "--quiet")
+    assert result.exit_code == 2, result.output
+    assert message in _error_line(result)
+    assert not out.exists()

@@ -235,7 +235,7 @@ def test_a_failing_worker_reports_its_error(tmp_path):
     import queue
     import threading
 
-    from trainers.a3c.trainer import _worker_error, _worker_main
+    from trainers.a3c.trainer import _Run, _worker_main
 
     results, stop = queue.Queue(), threading.Event()
     with pytest.raises(SystemExit):
@@ -243,10 +243,10 @@ def test_a_failing_worker_reports_its_error(tmp_path):
     kind, rank, report = results.get_nowait()
     assert (kind, rank) == ("error", 3) and "Traceback" in report
 
-    class State:  # what _worker_error needs of the trainer's state
+    class State:  # what _Run.worker_error needs of the trainer's state
         run = RunDir(tmp_path / "run")
 
-    line = _worker_error(State, rank, report)
+    line = _Run.worker_error(State, rank, report)
     assert line.startswith("worker 3 died: AttributeError") and "\n" not in line
     assert "Traceback" in (tmp_path / "run" / "worker-errors.log").read_text()
 

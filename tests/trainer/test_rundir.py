@@ -57,6 +57,22 @@ def test_metrics_columns_fixed_and_continued_on_resume(tmp_path):
     assert lines == ["agent_steps,collective_return,beta", "1,0.5,0.0", "2,,0.1", "3,-1.0,0.2"]
 
 
+@pytest.mark.parametrize("tail, kept", [
+    ("", ["1,0.5", "2,0.25"]),                 # rows past the checkpoint (3) dropped
+    ("4,0.", ["1,0.5", "2,0.25"]),             # a line cut by a crash
+    ("1", ["1,0.5", "2,0.25"]),                # cut inside its first field
+    ("x,1\r\n,\r\n", ["1,0.5", "2,0.25"]),  # garbage rows
+])
+def test_resume_keeps_only_whole_metrics_rows_up_to_the_checkpoint(tmp_path, tail, kept):
+    path = tmp_path / "metrics.csv"
+    path.write_bytes(("agent_steps,collective_return\r\n1,0.5\r\n2,0.25\r\n3,1.0\r\n"
+                      + tail).encode())
+    writer = MetricsWriter(path, keep_until=2)
+    writer.write({"agent_steps": 3, "collective_return": 2.0})
+    writer.close()
+    assert path.read_text().splitlines() == ["agent_steps,collective_return", *kept, "3,2.0"]
+
+
 def test_readme_and_config_lines(tmp_path):
     run = RunDir(tmp_path / "run")
     run.write_config("[trainer]\nseed = 1\n")

@@ -9,7 +9,8 @@
 2. workers: ``workers = 1`` runs the :class:`~trainers.a3c.worker.Worker` in this process (fully
    deterministic for a seed); ``workers > 1`` starts W processes with the spawn method, each
    with one torch thread and its own batch of E env copies, updating the shared parameters
-   lock-free;
+   lock-free; ``trainer.backend = "ray"`` runs the workers as Ray actors around a parameter
+   server instead (:mod:`trainers.a3c.ray_backend`);
 3. the main process collects each worker's episode summaries and logged episodes, writes
    ``metrics.csv`` rows and the trajectory store, reports progress, and checkpoints every
    ``logging.checkpoint_every`` agent steps and at the end.
@@ -37,15 +38,15 @@ from typing import Any
 import torch
 
 from trainers.a3c.parameters import SharedParameters
-from trainers.a3c.shared_optim import make_optimizer
+from trainers.a3c.shared_optim import SharedOptimizer, make_optimizer
 from trainers.a3c.worker import EpisodeResult, Worker, build_env
 from trainers.config import TrainConfig, config_to_toml, resolve_workers
 from trainers.rundir import CHECKPOINT_FORMAT, MetricsWriter, RunDir, load_checkpoint
 from trainers.schedules import influence_weight, learning_rate
 from trainers.trajectory_log import episodes_to_dataset, store_attrs
 
-__all__ = ["train", "WorkerError", "TrainSummary", "build_model", "influence_divergence",
-           "n_symbols"]
+__all__ = ["train", "WorkerError", "TrainSummary", "build_model", "build_optimizer",
+           "influence_divergence", "n_symbols"]
 
 
 class WorkerError(RuntimeError):
@@ -80,6 +81,14 @@ def build_model(cfg: TrainConfig, n_agents: int, n_actions: int, obs_shape: tupl
 
     return AgentsModel(cfg.model, n_agents=n_agents, n_actions=n_actions,
                        obs_shape=tuple(obs_shape), seed=cfg.trainer.seed)
+
+
+def build_optimizer(cfg: TrainConfig, params) -> SharedOptimizer:
+    """The shared optimiser of ``cfg.trainer`` over ``params``."""
+    tr = cfg.trainer
+    return make_optimizer(params, tr.optimizer, tr.lr_init, rmsprop_alpha=tr.rmsprop_alpha,
+                          rmsprop_eps=tr.rmsprop_eps, adam_betas=(tr.adam_beta1, tr.adam_beta2),
+                          adam_eps=tr.adam_eps)
 
 
 def _worker_main(rank: int, cfg: TrainConfig, shared, optimizer, step_counts, episode: int,
@@ -120,15 +129,17 @@ class _Run:
                      "n_actions": probe.n_actions, "obs_shape": list(probe.obs_shape),
                      "agents": self.agents, "horizon": probe.horizon}
         self.workers = resolve_workers(cfg)
+        if tr.backend == "ray":
+            from trainers.a3c.ray_backend import require_ray
+
+            require_ray()
         torch.manual_seed(tr.seed)
         self.model = build_model(cfg, probe.n_agents, probe.n_actions, probe.obs_shape)
-        self.optimizer = make_optimizer(
-            self.model.parameters(), tr.optimizer, tr.lr_init, rmsprop_alpha=tr.rmsprop_alpha,
-            rmsprop_eps=tr.rmsprop_eps, adam_betas=(tr.adam_beta1, tr.adam_beta2),
-            adam_eps=tr.adam_eps)
+        self.optimizer = build_optimizer(cfg, self.model.parameters())
         self.step_counts = torch.zeros(self.workers, dtype=torch.int64)   # [W] agent steps
         self.episodes = [0] * self.workers                                # next episode per worker
         self.logged = 0
+        self.mid_episode = False  # whether the state was taken in the middle of an episode
         if checkpoint is not None:
             self._restore(load_checkpoint(checkpoint))
         self.start_steps = int(self.step_counts.sum())
@@ -185,6 +196,7 @@ class _Run:
             self.step_counts[0] = int(steps.sum())
             self.episodes = [max(episodes)] * self.workers
         self.logged = int(ckpt["logged_episodes"])
+        self.mid_episode = bool(ckpt["mid_episode"])
         torch.set_rng_state(ckpt["rng"]["torch"])
 
     def checkpoint_state(self, mid_episode: bool) -> dict[str, Any]:
@@ -239,6 +251,14 @@ class _Run:
         self.n_episodes += 1
         if self.progress is not None:
             self.progress(row)
+
+    def worker_error(self, rank: int, report: str) -> str:
+        """One line naming the worker and its error; the traceback goes to worker-errors.log."""
+        log = self.run.path / "worker-errors.log"
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"worker {rank}:\n{report}\n")
+        first = report.strip().splitlines()[0] if report.strip() else "unknown error"
+        return f"worker {rank} died: {first} (traceback in {log})"
 
     def checkpoint_due(self) -> bool:
         steps = int(self.step_counts.sum())
@@ -302,6 +322,25 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False,
     # everything that can fail on a bad config or run directory, before anything is written
     checkpoint = RunDir.check(out, resume=resume)
     state = _Run(cfg, progress, checkpoint)
+    if cfg.trainer.backend == "ray":  # started or joined before anything is written
+        from trainers.a3c.ray_backend import ray_session, train_ray
+
+        with ray_session(cfg, state.workers):
+            return _train_in_run_dir(state, out, resume, header, argv, stop_at,
+                                     lambda limit: train_ray(state, limit, worker_timeout))
+    if state.workers == 1:
+        return _train_in_run_dir(state, out, resume, header, argv, stop_at,
+                                 lambda limit: _train_in_process(state, limit))
+    return _train_in_run_dir(state, out, resume, header, argv, stop_at,
+                             lambda limit: _train_processes(state, limit, worker_timeout))
+
+
+def _train_in_run_dir(state: _Run, out: Path, resume: bool, header: str,
+                      argv: list[str] | None, stop_at: int | None,
+                      run_workers: Callable[[int], None]) -> TrainSummary:
+    """Create (or reopen) the run directory, run the workers up to the step limit, summarise;
+    a failure while setting up leaves the directory as it was found."""
+    cfg = state.cfg
     before = _snapshot(out)
     try:
         run = RunDir(out, resume=resume)
@@ -314,10 +353,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False,
         raise
     limit = cfg.trainer.total_steps if stop_at is None else min(stop_at, cfg.trainer.total_steps)
     try:
-        if state.workers == 1:
-            _train_in_process(state, limit)
-        else:
-            _train_processes(state, limit, worker_timeout)
+        run_workers(limit)
     except BaseException:
         state.close()
         raise
@@ -375,7 +411,7 @@ def _train_in_process(state: _Run, limit: int) -> None:
     link = SharedParameters(state.model, state.optimizer, state.step_counts)
     worker = Worker(0, state.cfg, state.model, link, episode=state.episodes[0])
     result = None
-    boundary = state.checkpoint_state(False)  # the start of the episode being played
+    boundary = state.checkpoint_state(state.mid_episode)  # the start of the episode played
     try:
         while int(state.step_counts.sum()) < limit:
             result = worker.run_episode(lambda: int(state.step_counts.sum()) >= limit)
@@ -393,7 +429,7 @@ def _train_in_process(state: _Run, limit: int) -> None:
     except Exception as exc:  # the in-process worker failed: same report as a dead process
         path = state.save_checkpoint(False, held=boundary)
         report = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}"
-        line = _worker_error(state, 0, report)
+        line = state.worker_error(0, report)
         raise WorkerError(f"{line}; checkpoint saved to {path}; continue with --resume") from exc
     finally:
         torch.set_num_threads(threads)
@@ -447,7 +483,7 @@ def _train_processes(state: _Run, limit: int, worker_timeout: float) -> None:
             elif kind == "done":
                 done.add(payload)
             elif kind == "error":
-                failure = _worker_error(state, payload, message[2])
+                failure = state.worker_error(payload, message[2])
     except KeyboardInterrupt:
         failure = "interrupted"
     except BaseException as exc:
@@ -474,15 +510,6 @@ def _train_processes(state: _Run, limit: int, worker_timeout: float) -> None:
         raise WorkerError(f"{failure}; checkpoint saved to {path}; continue with --resume")
 
 
-def _worker_error(state: _Run, rank: int, report: str) -> str:
-    """One line naming the worker and its error; the traceback goes to worker-errors.log."""
-    log = state.run.path / "worker-errors.log"
-    with open(log, "a", encoding="utf-8") as f:
-        f.write(f"worker {rank}:\n{report}\n")
-    first = report.strip().splitlines()[0] if report.strip() else "unknown error"
-    return f"worker {rank} died: {first} (traceback in {log})"
-
-
 def _drain_and_join(procs, results, state: _Run, timeout: float = 20.0,
                     handle: bool = True) -> str | None:
     """Collect late results (so that workers can flush their queues), then stop them.
@@ -505,7 +532,7 @@ def _drain_and_join(procs, results, state: _Run, timeout: float = 20.0,
             if message[0] == "episode" and handle:
                 state.handle(message[1])
             elif message[0] == "error" and error is None:
-                error = _worker_error(state, message[1], message[2])
+                error = state.worker_error(message[1], message[2])
     finally:
         for p in procs:
             p.join(timeout=1.0)

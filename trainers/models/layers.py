@@ -177,8 +177,9 @@ class AgentCore(nn.Module):
         if self.recurrent and pre.device.type == "cpu" and pre.dtype == torch.float32:
             return lstm_counterfactual_logits(pre, rows, actual, state["c"], head.weight,
                                               head.bias)
-        out, _ = self.activate(counterfactual_pre(pre, rows, actual), state)  # [B, N, S, V, H]
-        return to_agent_last(out, head)
+        with torch.no_grad():
+            out, _ = self.activate(counterfactual_pre(pre, rows, actual), state)  # [B,N,S,V,H]
+            return to_agent_last(out, head)
 
     def gates(self, pre: Tensor, state: dict[str, Tensor]) -> Tensor:
         """pre [B, N, *extra, G] -> pre + recurrent_proj(state) broadcast over *extra (the gate

@@ -136,6 +136,8 @@ def lstm_counterfactual_logits(pre: Tensor, rows: Tensor, actual: Tensor, c: Ten
 
     b, n, _ = pre.shape
     s, v = rows.shape[1:3]
+    if actual.numel() and int(actual.max()) >= v:  # the kernel does not check bounds
+        raise ValueError(f"slot values must be < {v} (or -1 for empty); got {int(actual.max())}")
     out = np.empty((b, n, s, v, weight.shape[-1]), np.float32)
     _counterfactual_kernel(arr(pre), arr(rows), arr(actual, np.int64), arr(c),
                            arr(weight.transpose(1, 2)), arr(bias), out)

@@ -1,0 +1,57 @@
+"""The Ray backend (trainer.backend = "ray"): the same run as the in-process trainer with one
+worker, the same run directory with two, and clear errors."""
+
+import pytest
+import torch
+
+from trainers.a3c import train
+from trainers.rundir import load_checkpoint
+
+from .test_a3c import EPISODE, _assert_same_checkpoint, _store, tiny
+
+ray = pytest.importorskip("ray", reason="the ray extra is not installed (it is in .[test])")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING",
+             object_store_memory=100 * 2**20)
+    yield
+    ray.shutdown()
+
+
+def test_one_ray_worker_equals_the_in_process_run(tmp_path, local_ray):
+    cfg = tiny(kind="communication", steps=3 * EPISODE)
+    train(cfg, tmp_path / "local", argv=["test"])
+    ray_cfg = tiny(kind="communication", steps=3 * EPISODE, extra=["trainer.backend=ray"])
+    summary = train(ray_cfg, tmp_path / "ray", argv=["test"])
+    assert summary.agent_steps == 3 * EPISODE
+    _assert_same_checkpoint(load_checkpoint(tmp_path / "local"), load_checkpoint(tmp_path / "ray"))
+    assert _store(tmp_path / "local" / "trajectories.zarr").identical(
+        _store(tmp_path / "ray" / "trajectories.zarr").assign_attrs(
+            config=_store(tmp_path / "local" / "trajectories.zarr").attrs["config"]))
+
+
+def test_two_ray_workers_fill_the_run_directory_and_resume(tmp_path, local_ray):
+    from infoflow.trajectory import open_trajectories, validate
+
+    cfg = tiny(kind="moa", steps=4 * EPISODE, workers=2, extra=["trainer.backend=ray"])
+    summary = train(cfg, tmp_path / "run", argv=["test"], stop_at=2 * EPISODE)
+    assert summary.agent_steps >= 2 * EPISODE
+    summary = train(cfg, tmp_path / "run", resume=True, argv=["test", "--resume"])
+    assert summary.agent_steps >= 4 * EPISODE
+    ckpt = load_checkpoint(tmp_path / "run")
+    assert int(ckpt["worker_steps"].sum()) == ckpt["agent_steps"] >= 4 * EPISODE
+    assert all(torch.isfinite(v).all() for v in ckpt["model"].values())
+    ds = validate(open_trajectories(tmp_path / "run" / "trajectories.zarr"))
+    assert ds.sizes["episode"] >= 4
+    lines = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    assert len(lines) >= 1 + 4
+
+
+def test_too_many_workers_for_the_cluster_is_a_clear_error(tmp_path, local_ray):
+    cfg = tiny(workers=3, extra=["trainer.backend=ray"])
+    with pytest.raises(ValueError, match="the Ray cluster has 2 CPUs, fewer than "
+                                         "trainer.workers = 3"):
+        train(cfg, tmp_path / "run", argv=["test"])

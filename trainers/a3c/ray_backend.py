@@ -1,0 +1,255 @@
+"""Scale-out with Ray (SPEC 3): the same workers as Ray actors around a parameter server.
+
+Chosen with ``trainer.backend = "ray"`` (install the extra: ``pip install -e ".[ray]"``):
+
+- :class:`ParameterServer` (an actor, no CPU reserved) holds the model, the shared optimiser
+  (the same RMSprop / Adam) and the per-worker step counters. ``update`` applies one worker's
+  clipped gradients and returns the newest parameters; updates from different workers are
+  applied one at a time, asynchronously between workers, as in A3C.
+- :class:`RayWorker` (an actor, one CPU) runs a :class:`~trainers.a3c.worker.Worker` on a local
+  copy of the model linked to the server by :class:`RemoteParameters`; each call plays one
+  episode and returns its :class:`~trainers.a3c.worker.EpisodeResult`.
+- :func:`train_ray` (the driver, inside :func:`trainers.a3c.train`) hands out episodes and does
+  what the other backends do with the results: ``metrics.csv``, ``trajectories.zarr``,
+  progress, checkpoints (state pulled from the server), the same run directory.
+
+Ray starts on this machine with W CPUs, unless ``trainer.ray_address`` names a running cluster
+(``auto``, ``ray://host:10001``), whose machines all need this package installed. With one
+worker the run equals the in-process run of the same seed step for step.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from trainers.a3c.parameters import ParameterLink, SharedParameters
+from trainers.a3c.worker import EpisodeResult, Worker
+from trainers.config import TrainConfig
+
+if TYPE_CHECKING:
+    from trainers.a3c.trainer import _Run
+
+__all__ = ["ParameterServer", "RayWorker", "RemoteParameters", "ray_session", "require_ray",
+           "train_ray"]
+
+
+def require_ray():
+    """The ``ray`` module, or a ValueError saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("trainer.backend = 'ray' needs Ray: pip install -e '.[ray]' "
+                         "(or set trainer.backend = 'processes')") from None
+    return ray
+
+
+def _flat(params) -> np.ndarray:
+    """Parameters -> one float32 vector (what travels between actors)."""
+    return torch.cat([p.detach().reshape(-1) for p in params]).numpy()
+
+
+def _load_flat(model: nn.Module, flat: np.ndarray) -> None:
+    """Copy a vector from `_flat` into ``model``'s parameters."""
+    src = torch.from_numpy(np.array(flat, copy=True))  # object-store arrays are read-only
+    offset = 0
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(src[offset:offset + p.numel()].view_as(p))
+            offset += p.numel()
+
+
+def _build(cfg: TrainConfig, meta: dict[str, Any]):
+    from trainers.a3c.trainer import build_model
+
+    return build_model(cfg, meta["n_agents"], meta["n_actions"], meta["obs_shape"])
+
+
+class ParameterServer:
+    """The shared parameters, optimiser and step counters of a Ray run (an actor).
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    meta : dict
+        The env's ``n_agents``, ``n_actions``, ``obs_shape``.
+    model_state, optimizer_state : dict
+        State dicts to start from (a new or a resumed run).
+    step_counts : int64 tensor [W]
+        Agent steps per worker so far.
+    """
+
+    def __init__(self, cfg: TrainConfig, meta: dict[str, Any], model_state: dict,
+                 optimizer_state: dict, step_counts: torch.Tensor) -> None:
+        from trainers.a3c.trainer import build_optimizer
+
+        torch.set_num_threads(1)
+        self.model = _build(cfg, meta)
+        self.model.load_state_dict(model_state)
+        self.optimizer = build_optimizer(cfg, self.model.parameters())
+        self.optimizer.load_state_dict(optimizer_state)
+        self.link = SharedParameters(self.model, self.optimizer, step_counts.clone())
+
+    def parameters(self) -> np.ndarray:
+        """The current parameters as one vector."""
+        return _flat(self.model.parameters())
+
+    def update(self, grads: list[np.ndarray | None], lr: float) -> np.ndarray:
+        """Apply one worker's gradients (one array per parameter, None = no gradient) at
+        learning rate ``lr``; returns the new parameters as one vector."""
+        for p, g in zip(self.model.parameters(), grads, strict=True):
+            p.grad = None if g is None else torch.from_numpy(np.array(g, copy=True))
+        self.link.update(self.model, lr)
+        return self.parameters()
+
+    def count(self, rank: int, n: int) -> tuple[int, int]:
+        """Add ``n`` agent steps of worker ``rank``; returns (its total, all workers' total)."""
+        return self.link.count(rank, n), self.link.global_steps()
+
+    def global_steps(self) -> int:
+        return self.link.global_steps()
+
+    def state(self) -> tuple[dict, dict, torch.Tensor]:
+        """(model state dict, optimiser state dict, step counts [W]) for a checkpoint."""
+        return self.model.state_dict(), self.optimizer.state_dict(), self.link.step_counts
+
+
+class RemoteParameters(ParameterLink):
+    """A worker's link to a :class:`ParameterServer` actor (blocking calls).
+
+    ``global_steps`` is the total the server reported with the worker's last update or count
+    (other workers' newer steps show up at the next call): no round trip per question.
+    """
+
+    def __init__(self, server) -> None:
+        self.ray = require_ray()
+        self.server = server
+        self._global = self.ray.get(server.global_steps.remote())
+
+    def global_steps(self) -> int:
+        return self._global
+
+    def count(self, rank: int, n: int) -> int:
+        mine, self._global = self.ray.get(self.server.count.remote(rank, n))
+        return mine
+
+    def update(self, model: nn.Module, lr: float) -> None:
+        grads = [None if p.grad is None else p.grad.numpy() for p in model.parameters()]
+        _load_flat(model, self.ray.get(self.server.update.remote(grads, lr)))
+
+
+class RayWorker:
+    """One A3C worker as a Ray actor: plays and learns from one episode per call."""
+
+    def __init__(self, rank: int, cfg: TrainConfig, meta: dict[str, Any], server,
+                 episode: int) -> None:
+        torch.set_num_threads(1)
+        self.link = RemoteParameters(server)
+        model = _build(cfg, meta)
+        _load_flat(model, self.link.ray.get(server.parameters.remote()))
+        self.worker = Worker(rank, cfg, model, self.link, episode=episode)
+
+    def run_episode(self, limit: int) -> EpisodeResult:
+        """One episode, stopped early at a rollout boundary once ``limit`` steps are done."""
+        return self.worker.run_episode(lambda: self.link.global_steps() >= limit)
+
+
+@contextmanager
+def ray_session(cfg: TrainConfig, workers: int) -> Iterator[None]:
+    """Start Ray on this machine with ``workers`` CPUs, or join ``trainer.ray_address``, or use
+    the connection the caller already made; end what this call started on exit. A cluster with
+    fewer CPUs than workers is a ValueError (raised before the run directory is touched)."""
+    ray = require_ray()
+    started = False
+    if not ray.is_initialized():
+        options = {"logging_level": logging.WARNING, "include_dashboard": False}
+        if cfg.trainer.ray_address:
+            ray.init(address=cfg.trainer.ray_address, **options)
+        else:
+            ray.init(num_cpus=workers, **options)
+        started = True
+    try:
+        cpus = ray.cluster_resources().get("CPU", 0)
+        if cpus < workers:
+            raise ValueError(f"the Ray cluster has {cpus:g} CPUs, fewer than trainer.workers = "
+                             f"{workers}; lower trainer.workers or add machines")
+        yield
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _pull(server, state: _Run) -> None:
+    """Copy the server's parameters, optimiser state and step counts into the driver's."""
+    ray = require_ray()
+    model_state, optimizer_state, steps = ray.get(server.state.remote())
+    state.model.load_state_dict(model_state)
+    state.optimizer.load_state_dict(optimizer_state)
+    state.step_counts[:] = steps
+
+
+def train_ray(state: _Run, limit: int, worker_timeout: float) -> None:
+    """Run the workers of ``state`` as Ray actors (inside `ray_session`) until ``limit`` agent
+    steps; checkpoint at ``logging.checkpoint_every`` and at the end. Raises WorkerError if a
+    worker dies or hangs (after a checkpoint) or when interrupted."""
+    from trainers.a3c.trainer import WorkerError
+
+    ray = require_ray()
+    cfg = state.cfg
+    server = ray.remote(num_cpus=0)(ParameterServer).remote(
+        cfg, state.meta, state.model.state_dict(), state.optimizer.state_dict(),
+        state.step_counts)
+    actor = ray.remote(num_cpus=1)(RayWorker)
+    actors = [actor.remote(rank, cfg, state.meta, server, state.episodes[rank])
+              for rank in range(state.workers)]
+    pending = {a.run_episode.remote(limit): rank for rank, a in enumerate(actors)}
+    failure: str | None = None
+    error: BaseException | None = None  # raised here in the driver (e.g. a store write)
+    try:
+        while pending and failure is None:
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=worker_timeout)
+            if not ready:
+                failure = f"no worker reported for {worker_timeout:.0f} s (hung?)"
+                break
+            rank = pending.pop(ready[0])
+            try:
+                result = ray.get(ready[0])
+            except ray.exceptions.RayError as exc:
+                failure = state.worker_error(rank, f"{type(exc).__name__}: {exc}")
+                break
+            state.step_counts[rank] = result.worker_steps
+            state.handle(result)
+            if state.checkpoint_due():
+                _pull(server, state)
+                state.save_checkpoint(True)
+            if result.complete and ray.get(server.global_steps.remote()) < limit:
+                pending[actors[rank].run_episode.remote(limit)] = rank
+    except KeyboardInterrupt:
+        failure = "interrupted"
+    except BaseException as exc:
+        error = exc
+    finally:
+        for a in actors:
+            ray.kill(a)
+    try:
+        _pull(server, state)
+        path = state.save_checkpoint(True)
+    except Exception as exc:
+        if error is None:
+            raise
+        error.add_note(f"infoflow: no checkpoint saved ({type(exc).__name__}: {exc})")
+    else:
+        if error is not None:
+            error.add_note(f"infoflow: checkpoint saved to {path}; continue with --resume")
+    finally:
+        ray.kill(server)
+    if error is not None:
+        raise error
+    if failure is not None:
+        raise WorkerError(f"{failure}; checkpoint saved to {path}; continue with --resume")
