@@ -16,6 +16,10 @@ Usage::
 
     python benchmarks/bench_train.py                       # all four models, default sizes
     python benchmarks/bench_train.py --models a3c moa --steps 400000 --n-envs 16
+    python benchmarks/bench_train.py --backend ray         # the Ray backend (needs the ray extra)
+
+With ``--backend ray`` the workers are Ray actors, not children of this process: the CPU columns
+are left empty.
 """
 
 from __future__ import annotations
@@ -72,13 +76,14 @@ def measure(kind: str, args: argparse.Namespace) -> tuple[float, float]:
         "env.game=cleanup", "env.config.n_agents=5", f"env.n_envs={args.n_envs}",
         f"env.config.horizon={args.horizon}", f"trainer.workers={args.workers}",
         f"trainer.rollout_length={args.rollout}", f"trainer.total_steps={args.steps}",
-        "logging.tensorboard=false", *MODELS[kind][1],
+        "logging.tensorboard=false", f"trainer.backend={args.backend}", *MODELS[kind][1],
     ]
     cfg = load_config(overrides=overrides)
     with tempfile.TemporaryDirectory() as tmp:
         train(cfg, os.path.join(tmp, "run"), argv=["bench_train"],
               progress=lambda row: rows.append((time.perf_counter(), int(row["agent_steps"]),
-                                                 workers_cpu_seconds(seen))))
+                                                 workers_cpu_seconds(seen) if args.backend ==
+                                                 "processes" else float("nan"))))
     if len(rows) < 2:
         raise SystemExit(f"{kind}: fewer than 2 episodes reported; raise --steps")
     (t0, s0, c0), (t1, s1, c1) = rows[0], rows[-1]
@@ -94,6 +99,7 @@ def main() -> None:
     parser.add_argument("--horizon", type=int, default=250,
                         help="episode length (shorter than 1000 to report more often)")
     parser.add_argument("--steps", type=int, default=600_000, help="agent steps per model")
+    parser.add_argument("--backend", choices=["processes", "ray"], default="processes")
     args = parser.parse_args()
 
     load = os.getloadavg()[0]
@@ -102,7 +108,7 @@ def main() -> None:
     cpu_rates = {kind: cpu for kind, (_, cpu) in measured.items()}
     base, cpu_base = rates.get("a3c"), cpu_rates.get("a3c")
     print(f"# bench_train: Cleanup, 5 agents, {args.workers} workers x {args.n_envs} env "
-          f"copies, rollout {args.rollout}, horizon {args.horizon}")
+          f"copies, rollout {args.rollout}, horizon {args.horizon}, backend {args.backend}")
     print(machine_description([f"torch {torch.__version__}",
                                f"load average {load:.1f} before the runs"]))
     print()
@@ -115,7 +121,9 @@ def main() -> None:
         extra = f"{100 * (base / rate - 1):+.0f} %" if base and kind != "a3c" else "-"
         cpu_extra = f"{100 * (cpu_base / cpu - 1):+.0f} %" if cpu_base and kind != "a3c" else "-"
         target = targets.get(kind, "<= +60 %")
-        print(f"| {MODELS[kind][0]} | {rate:,.0f} | {extra} | {cpu:,.0f} | {cpu_extra} | "
+        cpu_cell = f"{cpu:,.0f}" if cpu == cpu else ""
+        cpu_extra = cpu_extra if cpu == cpu else ""
+        print(f"| {MODELS[kind][0]} | {rate:,.0f} | {extra} | {cpu_cell} | {cpu_extra} | "
               f"{target} |")
 
 
