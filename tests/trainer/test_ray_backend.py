@@ -55,3 +55,39 @@ def test_too_many_workers_for_the_cluster_is_a_clear_error(tmp_path, local_ray):
     with pytest.raises(ValueError, match="the Ray cluster has 2 CPUs, fewer than "
                                          "trainer.workers = 3"):
         train(cfg, tmp_path / "run", argv=["test"])
+
+
+def _ray_worker_pids():
+    """PIDs of this machine's Ray worker-actor processes (their title names the class)."""
+    import pathlib
+
+    pids = []
+    for proc in pathlib.Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"ray::RayWorker" in cmdline:
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_a_killed_ray_worker_is_reported_with_a_checkpoint(tmp_path, local_ray):
+    import os
+    import signal
+
+    from trainers.a3c import WorkerError
+
+    killed = []
+
+    def kill_a_worker(row):
+        if not killed and _ray_worker_pids():
+            killed.append(_ray_worker_pids()[0])
+            os.kill(killed[0], signal.SIGKILL)
+
+    cfg = tiny(kind="a3c", steps=10**6, workers=2, extra=["trainer.backend=ray"])
+    with pytest.raises(WorkerError, match=r"worker \d died: .*checkpoint saved"):
+        train(cfg, tmp_path / "run", progress=kill_a_worker, argv=["test"])
+    assert killed
+    assert load_checkpoint(tmp_path / "run")["agent_steps"] > 0
+    assert "worker" in (tmp_path / "run" / "worker-errors.log").read_text()
