@@ -80,12 +80,14 @@ class TrainerSection:
     """A3C: workers, rollouts, optimiser, schedules and budget (SPEC 3)."""
 
     workers: int = 0
-    """Worker processes W; 0 = one per CPU core; 1 runs in-process and is deterministic."""
+    """Workers W; 0 = one per CPU core of this machine (set it for a Ray cluster); with the
+    processes backend 1 runs in-process and is deterministic."""
     backend: str = "processes"
     """``processes`` (one machine, shared memory) or ``ray`` (Ray actors and a parameter
     server, any number of machines; needs the ``ray`` extra)."""
     ray_address: str = ""
-    """Ray cluster to join (``auto``, ``ray://host:10001``); empty starts Ray on this machine."""
+    """Ray cluster to join (``auto``, ``ray://host:10001``); empty starts Ray on this machine.
+    Unused when this process is already connected to Ray (``ray.init`` called before)."""
     rollout_length: int = 20
     """Env steps per rollout (n of the n-step returns)."""
     lr_init: float = 0.00126
@@ -260,6 +262,8 @@ def validate_config(cfg: TrainConfig) -> None:
         (cfg.env.n_envs >= 1, "env.n_envs must be >= 1"),
         (t.workers >= 0, "trainer.workers must be >= 0 (0 = one per core)"),
         (t.backend in ("processes", "ray"), "trainer.backend must be 'processes' or 'ray'"),
+        (t.backend == "ray" or not t.ray_address,
+         "trainer.ray_address needs trainer.backend = 'ray'"),
         (t.rollout_length >= 1, "trainer.rollout_length must be >= 1"),
         (t.lr_init >= 0 and t.lr_end >= 0, "trainer.lr_init and trainer.lr_end must be >= 0"),
         (t.optimizer in ("rmsprop", "adam"), "trainer.optimizer must be 'rmsprop' or 'adam'"),

@@ -228,6 +228,20 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _before(row: list[str], columns: list[str], episodes: list[int]) -> bool:
+    """Whether a metrics row is whole and reports an episode finished before the checkpoint
+    (``episode < episodes[worker]``); rows without those columns are kept when whole."""
+    if len(row) != len(columns):
+        return False
+    fields = dict(zip(columns, row, strict=True))
+    if not all(fields[c].isdigit() for c in ("agent_steps", "worker", "episode") if c in fields):
+        return False
+    if "worker" not in fields or "episode" not in fields:
+        return True
+    worker, episode = int(fields["worker"]), int(fields["episode"])
+    return worker < len(episodes) and episode < episodes[worker]
+
+
 def _csv_text(rows: list[list[str]]) -> str:
     buf = io.StringIO()
     csv.writer(buf).writerows(rows)
@@ -252,13 +266,14 @@ class MetricsWriter:
         The CSV file (appended to if it exists).
     tensorboard_dir : Path, optional
         Where to write TensorBoard events; ignored when ``tensorboard`` is not importable.
-    keep_until : int, optional
-        On resume: the resumed checkpoint's agent steps. Existing rows past it (episodes
-        finished after that checkpoint, about to be played again) are dropped first.
+    keep_episodes : list of int, optional
+        On resume: the resumed checkpoint's ``episodes`` (per worker, the episodes finished
+        before it). Existing rows of later episodes (finished after the checkpoint, about to be
+        played again) are dropped first, and so is a line cut short by a crash.
     """
 
     def __init__(self, path: Path, tensorboard_dir: Path | None = None,
-                 keep_until: int | None = None) -> None:
+                 keep_episodes: list[int] | None = None) -> None:
         self.path = Path(path)
         self.columns: list[str] | None = None
         if self.path.is_file() and self.path.stat().st_size > 0:
@@ -266,10 +281,8 @@ class MetricsWriter:
                 text = f.read()
             rows = list(csv.reader(io.StringIO(text)))
             self.columns = rows[0] if rows else None
-            if keep_until is not None and self.columns and "agent_steps" in self.columns:
-                col, width = self.columns.index("agent_steps"), len(self.columns)
-                kept = [r for r in rows[1:]  # whole rows up to the checkpoint (not a cut line)
-                        if len(r) == width and r[col].isdigit() and int(r[col]) <= keep_until]
+            if keep_episodes is not None and self.columns:
+                kept = [r for r in rows[1:] if _before(r, self.columns, keep_episodes)]
                 if len(kept) < len(rows) - 1 or not text.endswith("\n"):
                     _atomic_write_text(self.path, _csv_text([self.columns, *kept]))
         self._file = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115

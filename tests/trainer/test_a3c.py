@@ -118,9 +118,12 @@ def test_resume_drops_episodes_and_metrics_after_the_last_checkpoint(tmp_path):
                           n_actions=int(logged.attrs["n_actions"])) as writer:
         writer.append(extra)
     metrics = tmp_path / "half" / "metrics.csv"
+    header, *rows = metrics.read_text().splitlines()
+    assert header.startswith("agent_steps,worker,episode,")
+    row = rows[-1].split(",")
+    row[:3] = [str(3 * EPISODE), "0", "2"]
     with open(metrics, "a", encoding="utf-8") as f:  # and its metrics row
-        f.write(metrics.read_text().splitlines()[-1].replace(str(2 * EPISODE), str(3 * EPISODE),
-                                                              1) + "\n")
+        f.write(",".join(row) + "\n")
     train(cfg, tmp_path / "half", resume=True, argv=["test", "--resume"])
     full = _store(tmp_path / "full" / "trajectories.zarr")
     assert full.identical(_store(store))

@@ -55,10 +55,11 @@ def test_too_many_workers_for_the_cluster_is_a_clear_error(tmp_path, local_ray):
     with pytest.raises(ValueError, match="the Ray cluster has 2 CPUs, fewer than "
                                          "trainer.workers = 3"):
         train(cfg, tmp_path / "run", argv=["test"])
+    assert not (tmp_path / "run").exists()
 
 
-def _ray_worker_pids():
-    """PIDs of this machine's Ray worker-actor processes (their title names the class)."""
+def _actor_pids(name):
+    """PIDs of this machine's Ray actor processes of class ``name`` (their title names it)."""
     import pathlib
 
     pids = []
@@ -67,12 +68,16 @@ def _ray_worker_pids():
             cmdline = (proc / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"ray::RayWorker" in cmdline:
+        if f"ray::{name}".encode() in cmdline:
             pids.append(int(proc.name))
     return pids
 
 
-def test_a_killed_ray_worker_is_reported_with_a_checkpoint(tmp_path, local_ray):
+@pytest.mark.parametrize(("victim", "message"), [
+    ("RayWorker", r"worker \d died: .*checkpoint saved to .*continue with --resume"),
+    ("ParameterServer", r"the parameter server died or hangs .*no checkpoint saved"),
+])
+def test_a_killed_actor_is_a_one_line_worker_error(tmp_path, local_ray, victim, message):
     import os
     import signal
 
@@ -80,14 +85,15 @@ def test_a_killed_ray_worker_is_reported_with_a_checkpoint(tmp_path, local_ray):
 
     killed = []
 
-    def kill_a_worker(row):
-        if not killed and _ray_worker_pids():
-            killed.append(_ray_worker_pids()[0])
+    def kill(row):
+        if not killed and _actor_pids(victim):
+            killed.append(_actor_pids(victim)[0])
             os.kill(killed[0], signal.SIGKILL)
 
     cfg = tiny(kind="a3c", steps=10**6, workers=2, extra=["trainer.backend=ray"])
-    with pytest.raises(WorkerError, match=r"worker \d died: .*checkpoint saved"):
-        train(cfg, tmp_path / "run", progress=kill_a_worker, argv=["test"])
+    with pytest.raises(WorkerError, match=message):
+        train(cfg, tmp_path / "run", progress=kill, argv=["test"], worker_timeout=30)
     assert killed
-    assert load_checkpoint(tmp_path / "run")["agent_steps"] > 0
-    assert "worker" in (tmp_path / "run" / "worker-errors.log").read_text()
+    if victim == "RayWorker":
+        assert load_checkpoint(tmp_path / "run")["agent_steps"] > 0
+        assert "RayWorker" in (tmp_path / "run" / "worker-errors.log").read_text()

@@ -58,19 +58,20 @@ def test_metrics_columns_fixed_and_continued_on_resume(tmp_path):
 
 
 @pytest.mark.parametrize("tail, kept", [
-    ("", ["1,0.5", "2,0.25"]),                 # rows past the checkpoint (3) dropped
-    ("4,0.", ["1,0.5", "2,0.25"]),             # a line cut by a crash
-    ("1", ["1,0.5", "2,0.25"]),                # cut inside its first field
-    ("x,1\r\n,\r\n", ["1,0.5", "2,0.25"]),  # garbage rows
+    ("", ["1,0,0,0.5", "2,1,0,0.25"]),          # episodes after the checkpoint dropped
+    ("4,0,2,0.", ["1,0,0,0.5", "2,1,0,0.25"]),   # a line cut by a crash
+    ("1", ["1,0,0,0.5", "2,1,0,0.25"]),          # cut inside its first field
+    ("x,0,0,1\r\n,\r\n", ["1,0,0,0.5", "2,1,0,0.25"]),  # garbage rows
 ])
-def test_resume_keeps_only_whole_metrics_rows_up_to_the_checkpoint(tmp_path, tail, kept):
+def test_resume_keeps_only_whole_metrics_rows_of_checkpointed_episodes(tmp_path, tail, kept):
     path = tmp_path / "metrics.csv"
-    path.write_bytes(("agent_steps,collective_return\r\n1,0.5\r\n2,0.25\r\n3,1.0\r\n"
-                      + tail).encode())
-    writer = MetricsWriter(path, keep_until=2)
-    writer.write({"agent_steps": 3, "collective_return": 2.0})
+    path.write_bytes(("agent_steps,worker,episode,collective_return\r\n1,0,0,0.5\r\n"
+                      "2,1,0,0.25\r\n3,0,1,1.0\r\n4,1,1,1.0\r\n" + tail).encode())
+    writer = MetricsWriter(path, keep_episodes=[1, 1])  # worker 0 and 1: episode 0 done
+    writer.write({"agent_steps": 3, "worker": 0, "episode": 1, "collective_return": 2.0})
     writer.close()
-    assert path.read_text().splitlines() == ["agent_steps,collective_return", *kept, "3,2.0"]
+    assert path.read_text().splitlines() == ["agent_steps,worker,episode,collective_return",
+                                             *kept, "3,0,1,2.0"]
 
 
 def test_readme_and_config_lines(tmp_path):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -100,13 +101,13 @@ class ParameterServer:
         """The current parameters as one vector."""
         return _flat(self.model.parameters())
 
-    def update(self, grads: list[np.ndarray | None], lr: float) -> np.ndarray:
+    def update(self, grads: list[np.ndarray | None], lr: float) -> tuple[np.ndarray, int]:
         """Apply one worker's gradients (one array per parameter, None = no gradient) at
-        learning rate ``lr``; returns the new parameters as one vector."""
+        learning rate ``lr``; returns the new parameters as one vector and the global steps."""
         for p, g in zip(self.model.parameters(), grads, strict=True):
             p.grad = None if g is None else torch.from_numpy(np.array(g, copy=True))
         self.link.update(self.model, lr)
-        return self.parameters()
+        return self.parameters(), self.link.global_steps()
 
     def count(self, rank: int, n: int) -> tuple[int, int]:
         """Add ``n`` agent steps of worker ``rank``; returns (its total, all workers' total)."""
@@ -141,7 +142,8 @@ class RemoteParameters(ParameterLink):
 
     def update(self, model: nn.Module, lr: float) -> None:
         grads = [None if p.grad is None else p.grad.numpy() for p in model.parameters()]
-        _load_flat(model, self.ray.get(self.server.update.remote(grads, lr)))
+        flat, self._global = self.ray.get(self.server.update.remote(grads, lr))
+        _load_flat(model, flat)
 
 
 class RayWorker:
@@ -185,10 +187,10 @@ def ray_session(cfg: TrainConfig, workers: int) -> Iterator[None]:
             ray.shutdown()
 
 
-def _pull(server, state: _Run) -> None:
+def _pull(server, state: _Run, timeout: float) -> None:
     """Copy the server's parameters, optimiser state and step counts into the driver's."""
     ray = require_ray()
-    model_state, optimizer_state, steps = ray.get(server.state.remote())
+    model_state, optimizer_state, steps = ray.get(server.state.remote(), timeout=timeout)
     state.model.load_state_dict(model_state)
     state.optimizer.load_state_dict(optimizer_state)
     state.step_counts[:] = steps
@@ -196,23 +198,27 @@ def _pull(server, state: _Run) -> None:
 
 def train_ray(state: _Run, limit: int, worker_timeout: float) -> None:
     """Run the workers of ``state`` as Ray actors (inside `ray_session`) until ``limit`` agent
-    steps; checkpoint at ``logging.checkpoint_every`` and at the end. Raises WorkerError if a
-    worker dies or hangs (after a checkpoint) or when interrupted."""
-    from trainers.a3c.trainer import WorkerError
+    steps; checkpoint at ``logging.checkpoint_every`` and at the end (state pulled from the
+    server). Raises WorkerError when a worker or the parameter server dies or hangs, or on
+    Ctrl-C (after a checkpoint when the server still answers)."""
+    from trainers.a3c.trainer import WorkerError, finish_workers
 
     ray = require_ray()
     cfg = state.cfg
-    server = ray.remote(num_cpus=0)(ParameterServer).remote(
-        cfg, state.meta, state.model.state_dict(), state.optimizer.state_dict(),
-        state.step_counts)
-    actor = ray.remote(num_cpus=1)(RayWorker)
-    actors = [actor.remote(rank, cfg, state.meta, server, state.episodes[rank])
-              for rank in range(state.workers)]
-    pending = {a.run_episode.remote(limit): rank for rank, a in enumerate(actors)}
+    server, actors = None, []
+    pending: dict[Any, int] = {}  # episode call -> worker rank
+    stopped_mid_episode = False
     failure: str | None = None
     error: BaseException | None = None  # raised here in the driver (e.g. a store write)
     try:
-        while pending and failure is None:
+        server = ray.remote(num_cpus=0)(ParameterServer).remote(
+            cfg, state.meta, state.model.state_dict(), state.optimizer.state_dict(),
+            state.step_counts)
+        actor = ray.remote(num_cpus=1)(RayWorker)
+        actors = [actor.remote(rank, cfg, state.meta, server, state.episodes[rank])
+                  for rank in range(state.workers)]
+        pending = {a.run_episode.remote(limit): rank for rank, a in enumerate(actors)}
+        while pending:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=worker_timeout)
             if not ready:
                 failure = f"no worker reported for {worker_timeout:.0f} s (hung?)"
@@ -225,31 +231,36 @@ def train_ray(state: _Run, limit: int, worker_timeout: float) -> None:
                 break
             state.step_counts[rank] = result.worker_steps
             state.handle(result)
+            stopped_mid_episode |= not result.complete
             if state.checkpoint_due():
-                _pull(server, state)
-                state.save_checkpoint(True)
-            if result.complete and ray.get(server.global_steps.remote()) < limit:
+                _pull(server, state, worker_timeout)
+                state.save_checkpoint(bool(pending))  # W = 1: an episode boundary
+            if result.complete and ray.get(server.global_steps.remote(),
+                                           timeout=worker_timeout) < limit:
                 pending[actors[rank].run_episode.remote(limit)] = rank
     except KeyboardInterrupt:
         failure = "interrupted"
+    except ray.exceptions.RayError as exc:  # a call to the server (worker results are above)
+        failure = f"the parameter server died or hangs ({type(exc).__name__})"
     except BaseException as exc:
         error = exc
     finally:
         for a in actors:
             ray.kill(a)
-    try:
-        _pull(server, state)
-        path = state.save_checkpoint(True)
-    except Exception as exc:
-        if error is None:
-            raise
-        error.add_note(f"infoflow: no checkpoint saved ({type(exc).__name__}: {exc})")
-    else:
-        if error is not None:
-            error.add_note(f"infoflow: checkpoint saved to {path}; continue with --resume")
-    finally:
-        ray.kill(server)
-    if error is not None:
-        raise error
-    if failure is not None:
-        raise WorkerError(f"{failure}; checkpoint saved to {path}; continue with --resume")
+
+    def save() -> Path:
+        try:
+            _pull(server, state, worker_timeout)
+        except ray.exceptions.RayError as exc:  # includes GetTimeoutError
+            last = state.last_checkpoint or "none"
+            raise WorkerError(f"the parameter server died or hangs ({type(exc).__name__}); no "
+                              f"checkpoint saved (the last one: {last}); continue with "
+                              "--resume") from exc
+        finally:
+            ray.kill(server)
+        return state.save_checkpoint(stopped_mid_episode or failure is not None or
+                                     error is not None or bool(pending))
+
+    if server is None:  # failed before the server existed: nothing to save
+        raise error if error is not None else WorkerError(failure or "no server")
+    finish_workers(save, error, failure)

@@ -46,7 +46,7 @@ from trainers.schedules import influence_weight, learning_rate
 from trainers.trajectory_log import episodes_to_dataset, store_attrs
 
 __all__ = ["train", "WorkerError", "TrainSummary", "build_model", "build_optimizer",
-           "influence_divergence", "n_symbols"]
+           "finish_workers", "influence_divergence", "n_symbols"]
 
 
 class WorkerError(RuntimeError):
@@ -140,6 +140,7 @@ class _Run:
         self.episodes = [0] * self.workers                                # next episode per worker
         self.logged = 0
         self.mid_episode = False  # whether the state was taken in the middle of an episode
+        self.resumed_episodes: list[int] = []
         if checkpoint is not None:
             self._restore(load_checkpoint(checkpoint))
         self.start_steps = int(self.step_counts.sum())
@@ -173,7 +174,7 @@ class _Run:
                 self.writer.truncate(self.logged)
         tb_dir = run.path if cfg.logging.tensorboard else None
         self.metrics = MetricsWriter(run.metrics_path, tensorboard_dir=tb_dir,
-                                     keep_until=self.start_steps if resume else None)
+                                     keep_episodes=self.resumed_episodes if resume else None)
         self.t0 = time.perf_counter()
 
     def close(self) -> None:
@@ -189,6 +190,7 @@ class _Run:
         self.optimizer.load_state_dict(ckpt["optimizer"])
         steps = ckpt["worker_steps"].to(torch.int64)
         episodes = [int(e) for e in ckpt["episodes"]]
+        self.resumed_episodes = episodes  # episodes per worker finished before the checkpoint
         if len(episodes) == self.workers:
             self.step_counts[:] = steps
             self.episodes = episodes
@@ -495,17 +497,25 @@ def _train_processes(state: _Run, limit: int, worker_timeout: float) -> None:
         except BaseException as exc:  # a late result could not be handled; workers are stopped
             if error is None:
                 error = exc
-    if error is not None:  # checkpoint (best effort), then the original error
+    if late_error is not None and (failure is None or "without a report" in failure):
+        failure = late_error
+    finish_workers(lambda: state.save_checkpoint(True), error, failure)
+
+
+def finish_workers(save: Callable[[], Path], error: BaseException | None,
+                   failure: str | None) -> None:
+    """After the workers have stopped: ``save()`` a checkpoint, then re-raise the main
+    process's own ``error`` (with a note naming the checkpoint; the save is best effort then)
+    or raise WorkerError for a worker ``failure``."""
+    if error is not None:
         try:
-            path = state.save_checkpoint(True)
+            path = save()
         except Exception as exc:
             error.add_note(f"infoflow: no checkpoint saved ({type(exc).__name__}: {exc})")
         else:
             error.add_note(f"infoflow: checkpoint saved to {path}; continue with --resume")
         raise error
-    if late_error is not None and (failure is None or "without a report" in failure):
-        failure = late_error
-    path = state.save_checkpoint(True)
+    path = save()
     if failure is not None:
         raise WorkerError(f"{failure}; checkpoint saved to {path}; continue with --resume")
 

@@ -1,4 +1,4 @@
-"""One A3C worker: its own batch of E env copies, rollouts, loss, clip, lock-free update.
+"""One A3C worker: its own batch of E env copies, rollouts, loss, clip, asynchronous update.
 
 The loop of :meth:`Worker.run_episode` reads in the order it runs (Mnih et al. 2016; Jaques et
 al. 2019 supplement 10.4)::
@@ -125,7 +125,8 @@ class Worker:
         self.with_messages = cfg.model.kind == "communication"
         self.with_influence = cfg.model.kind in ("influence", "communication", "moa")
         self.frames: list[np.ndarray] | None = None  # set to a list to capture copy 0's frames
-        self._steps = 0  # this worker's agent steps (all of them when link is None)
+        # this worker's agent steps (a resumed run's count; all of them when link is None)
+        self._steps = link.count(rank, 0) if link is not None else 0
 
     # -- schedules -----------------------------------------------------------------------
 
@@ -156,7 +157,7 @@ class Worker:
     # -- the episode ---------------------------------------------------------------------
 
     def run_episode(self, should_stop: Callable[[], bool] = lambda: False) -> EpisodeResult:
-        """Play (and, with an optimiser, learn from) one episode of the E copies.
+        """Play (and, with a link, learn from) one episode of the E copies.
 
         ``should_stop`` is asked before each rollout; the budget ``trainer.total_steps`` too.
         """
