@@ -15,7 +15,7 @@ Chosen with ``trainer.backend = "ray"`` (install the extra: ``pip install -e ".[
 
 Ray starts on this machine with W CPUs, unless ``trainer.ray_address`` names a running cluster
 (``auto``, ``ray://host:10001``), whose machines all need this package installed. With one
-worker the run equals the in-process run of the same seed step for step.
+worker an uninterrupted run equals the in-process run of the same seed step for step.
 """
 
 from __future__ import annotations
