@@ -29,6 +29,7 @@ import multiprocessing
 import os
 import tempfile
 import time
+from collections.abc import Callable
 
 import torch
 from _machine import machine_description
@@ -67,9 +68,11 @@ def workers_cpu_seconds(seen: dict[int, float]) -> float:
     return sum(seen.values()) if seen else float("nan")
 
 
-def measure(kind: str, args: argparse.Namespace) -> tuple[float, float]:
+def measure(kind: str, args: argparse.Namespace, extra: tuple[str, ...] = (),
+            inspect: Callable[[str], None] | None = None) -> tuple[float, float]:
     """Steady-state agent-steps/s of one short training run of model ``kind``: wall clock, and
-    per worker CPU second times W."""
+    per worker CPU second times W. ``extra``: more config overrides; ``inspect`` is called
+    with the run directory before it is deleted."""
     rows: list[tuple[float, int, float]] = []
     seen: dict[int, float] = {}
     overrides = [
@@ -77,6 +80,7 @@ def measure(kind: str, args: argparse.Namespace) -> tuple[float, float]:
         f"env.config.horizon={args.horizon}", f"trainer.workers={args.workers}",
         f"trainer.rollout_length={args.rollout}", f"trainer.total_steps={args.steps}",
         "logging.tensorboard=false", f"trainer.backend={args.backend}", *MODELS[kind][1],
+        *extra,
     ]
     cfg = load_config(overrides=overrides)
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,6 +88,8 @@ def measure(kind: str, args: argparse.Namespace) -> tuple[float, float]:
               progress=lambda row: rows.append((time.perf_counter(), int(row["agent_steps"]),
                                                  workers_cpu_seconds(seen) if args.backend ==
                                                  "processes" else float("nan"))))
+        if inspect is not None:
+            inspect(os.path.join(tmp, "run"))
     if len(rows) < 2:
         raise SystemExit(f"{kind}: fewer than 2 episodes reported; raise --steps")
     (t0, s0, c0), (t1, s1, c1) = rows[0], rows[-1]
