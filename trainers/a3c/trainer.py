@@ -32,6 +32,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -324,17 +325,15 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False,
     # everything that can fail on a bad config or run directory, before anything is written
     checkpoint = RunDir.check(out, resume=resume)
     state = _Run(cfg, progress, checkpoint)
-    if cfg.trainer.backend == "ray":  # started or joined before anything is written
+    if cfg.trainer.backend == "ray":
         from trainers.a3c.ray_backend import ray_session, train_ray
 
-        with ray_session(cfg, state.workers):
+        with ray_session(cfg, state.workers):  # started or joined before anything is written
             return _train_in_run_dir(state, out, resume, header, argv, stop_at,
-                                     lambda limit: train_ray(state, limit, worker_timeout))
-    if state.workers == 1:
-        return _train_in_run_dir(state, out, resume, header, argv, stop_at,
-                                 lambda limit: _train_in_process(state, limit))
-    return _train_in_run_dir(state, out, resume, header, argv, stop_at,
-                             lambda limit: _train_processes(state, limit, worker_timeout))
+                                     partial(train_ray, state, worker_timeout=worker_timeout))
+    run_workers = (partial(_train_in_process, state) if state.workers == 1 else
+                   partial(_train_processes, state, worker_timeout=worker_timeout))
+    return _train_in_run_dir(state, out, resume, header, argv, stop_at, run_workers)
 
 
 def _train_in_run_dir(state: _Run, out: Path, resume: bool, header: str,
