@@ -17,8 +17,10 @@ _NAMED = {
     "steps": "trainer.total_steps",
     "workers": "trainer.workers",
     "seed": "trainer.seed",
+    "backend": "trainer.backend",
+    "ray_address": "trainer.ray_address",
 }
-_RESUMABLE = {"steps", "workers"}
+_RESUMABLE = {"steps", "workers", "backend", "ray_address"}
 
 
 class _Steps(click.ParamType):
@@ -93,6 +95,11 @@ def _command_line(ctx: click.Context, out: Path) -> list[str]:
 @click.option("--steps", type=_STEPS, help="Training budget in agent steps "
               "(trainer.total_steps); 5e7 and 50_000_000 work too.")
 @click.option("--workers", type=int, help="Worker processes; 1 = deterministic, 0 = one per core.")
+@click.option("--backend", type=click.Choice(["processes", "ray"]),
+              help="Where workers run (trainer.backend): processes on this machine, or Ray "
+              "actors (pip install -e '.[ray]').")
+@click.option("--ray-address", metavar="ADDRESS", help="Ray cluster to join, e.g. auto "
+              "(trainer.ray_address; with --backend ray).")
 @click.option("--seed", type=int, help="Random seed (trainer.seed).")
 @click.option("--game", type=click.Choice(["cleanup", "harvest", "box_trapped"]),
               help="Game (env.game).")
@@ -105,8 +112,8 @@ def _command_line(ctx: click.Context, out: Path) -> list[str]:
 @click.option("--beta", type=float, help="Influence weight (trainer.beta).")
 @click.option("--list-presets", is_flag=True, help="List the presets and exit.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def train(preset, config_file, sets, out, resume, steps, workers, seed, game, n_envs, map_path,
-          model, core, beta, list_presets, quiet) -> None:
+def train(preset, config_file, sets, out, resume, steps, workers, backend, ray_address, seed,
+          game, n_envs, map_path, model, core, beta, list_presets, quiet) -> None:
     """Train agents with A3C; write checkpoints, metrics and trajectories to a run directory.
 
     \b
@@ -121,15 +128,16 @@ def train(preset, config_file, sets, out, resume, steps, workers, seed, game, n_
     if list_presets:
         click.echo("\n".join(presets_list()))
         return
-    named = {"steps": steps, "workers": workers, "seed": seed, "game": game, "n_envs": n_envs,
-             "map_path": map_path, "model": model, "core": core, "beta": beta}
+    named = {"steps": steps, "workers": workers, "backend": backend, "ray_address": ray_address,
+             "seed": seed, "game": game, "n_envs": n_envs, "map_path": map_path, "model": model,
+             "core": core, "beta": beta}
     if resume:
         if out is None:
             raise click.UsageError("--resume needs --out RUN_DIRECTORY (the run to continue)")
         changed = [k for k, v in named.items() if v is not None and k not in _RESUMABLE]
         if preset or config_file or sets or changed:
-            raise click.UsageError("with --resume the run's config.toml is used; only --steps "
-                                   "and --workers may change")
+            raise click.UsageError("with --resume the run's config.toml is used; only --steps, "
+                                   "--workers, --backend and --ray-address may change")
         if not (out / "config.toml").is_file():
             raise FileNotFoundError(f"{str(out)!r} holds no run (no config.toml); check --out, "
                                     "or start a new run without --resume")

@@ -94,7 +94,7 @@ def test_existing_run_directory_without_resume(tmp_path):
 def test_resume_refuses_config_changes(tmp_path):
     result = run("train", "--out", tmp_path, "--resume", "--beta", "2")
     assert result.exit_code == 2
-    assert "only --steps and --workers may change" in result.output
+    assert "only --steps, --workers, --backend and --ray-address may change" in result.output
 
 
 def test_evaluate_errors(tmp_path):

@@ -97,3 +97,21 @@ def test_a_killed_actor_is_a_one_line_worker_error(tmp_path, local_ray, victim, 
     if victim == "RayWorker":
         assert load_checkpoint(tmp_path / "run")["agent_steps"] > 0
         assert "RayWorker" in (tmp_path / "run" / "worker-errors.log").read_text()
+
+
+def test_cli_resumes_a_local_run_on_ray(tmp_path, local_ray):
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    from ..cli.test_train_cli import TINY
+
+    out = str(tmp_path / "run")
+    first = CliRunner().invoke(cli, ["train", "-p", "quickstart", *TINY, "--steps", "40",
+                                     "--out", out, "--quiet"])
+    assert first.exit_code == 0, first.output
+    again = CliRunner().invoke(cli, ["train", "--out", out, "--resume", "--steps", "80",
+                                     "--backend", "ray", "--quiet"])
+    assert again.exit_code == 0, again.output
+    assert "trained to 80 agent steps" in again.output
+    assert "backend = \"ray\"" in (tmp_path / "run" / "config.toml").read_text()
