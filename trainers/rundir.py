@@ -119,13 +119,16 @@ class RunDir:
         _atomic_write_text(self.config_path, toml_text)
 
     def append_readme(self, argv: list[str] | None = None) -> None:
-        """Append the command line that started (or resumed) the run to ``README``."""
+        """Append the time, the package version and the command line that started (or
+        resumed) the run to ``README``."""
         argv = list(sys.argv if argv is None else argv)
         if argv and argv[0].endswith(("infoflow", "main.py", "__main__.py")):
             argv[0] = "infoflow"
+        from infoflow import __version__
+
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         with open(self.path / "README", "a", encoding="utf-8") as f:
-            f.write(f"{stamp}  {shlex.join(argv)}\n")
+            f.write(f"{stamp}  (infoflow {__version__})  {shlex.join(argv)}\n")
 
     # -- checkpoints ------------------------------------------------------------------------
 

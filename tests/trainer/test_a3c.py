@@ -147,6 +147,11 @@ def test_run_directory_contents_and_logged_store(tmp_path):
     summary = train(cfg, tmp_path / "run", argv=["infoflow", "train"])
     run = tmp_path / "run"
     assert (run / "config.toml").is_file() and (run / "README").is_file()
+    from infoflow import __version__
+
+    assert f"(infoflow {__version__})" in (run / "config.toml").read_text().splitlines()[0]
+    assert f"(infoflow {__version__})  infoflow train" in (run / "README").read_text()
+    assert load_checkpoint(run)["infoflow_version"] == __version__
     assert len(RunDir(run, resume=True).checkpoints()) == 2  # keep_checkpoints
     lines = (run / "metrics.csv").read_text().splitlines()
     header = lines[0].split(",")

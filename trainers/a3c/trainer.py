@@ -121,7 +121,9 @@ class _Run:
         Touches no file but the checkpoint it reads, so every config error surfaces here,
         before the run directory is created or changed; :meth:`open` does the writing.
         """
-        self.cfg, self.progress = cfg, progress
+        from infoflow import __version__
+
+        self.cfg, self.progress, self.version = cfg, progress, __version__
         self.run: RunDir | None = None
         tr = cfg.trainer
         probe = build_env(cfg, n_envs=1, seed=tr.seed)
@@ -207,6 +209,7 @@ class _Run:
         reseed their action sampling from (seed, worker, episode) at every episode start.)"""
         return {
             "format": CHECKPOINT_FORMAT,
+            "infoflow_version": self.version,
             "config": config_to_toml(self.cfg),
             "meta": self.meta,
             "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
@@ -313,7 +316,9 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False,
     WorkerError
         A worker process died; a checkpoint was saved first.
     """
-    header = "infoflow train: resolved config"
+    from infoflow import __version__
+
+    header = f"infoflow train: resolved config (infoflow {__version__})"
     if cfg.env.map and "\n" not in cfg.env.map:  # a map file: record its text (exact game)
         path = Path(cfg.env.map)
         if not path.is_file():
