@@ -152,6 +152,14 @@ def check_bias(bias: Any) -> bool:
     )
 
 
+def check_estimator(bias: Any, local: bool) -> bool:
+    """`check_bias`, refusing the Miller-Madow correction for local values (plug-in only)."""
+    mm = check_bias(bias)
+    if local and mm:
+        raise ValueError("local values are plug-in only; pass bias=None with local=True.")
+    return mm
+
+
 def infer_n_symbols(
     series: Sequence[np.ndarray], n_symbols: int | None, top: int | None = None
 ) -> int:

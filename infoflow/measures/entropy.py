@@ -17,6 +17,7 @@ import numpy as np
 from infoflow.measures._codes import (
     as_series,
     check_bias,
+    check_estimator,
     check_shapes,
     combine_codes,
     infer_n_symbols,
@@ -150,10 +151,8 @@ def entropy(
     >>> entropy([[0, 1, -1], [1, 0, 0]])  # padding ignored: counts 3 zeros, 2 ones
     0.9709505944546686
     """
-    mm = check_bias(bias)
+    mm = check_estimator(bias, local)
     (xs,), a = _prepare([x], ["x"], n_symbols)
-    if local and mm:
-        raise ValueError("local values are plug-in only; pass bias=None with local=True.")
     return information_from_codes([(1.0, xs, a)], xs >= 0, mm, local)
 
 

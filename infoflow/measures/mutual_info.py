@@ -12,7 +12,7 @@ import numpy as np
 
 from infoflow.measures._codes import (
     as_series,
-    check_bias,
+    check_estimator,
     check_shapes,
     combine_codes,
     history_code,
@@ -97,9 +97,7 @@ def mutual_info(
     >>> mutual_info([0, 0, 1, 1], [0, 1, 0, 1])
     0.0
     """
-    mm = check_bias(bias)
-    if local and mm:
-        raise ValueError("local values are plug-in only; pass bias=None with local=True.")
+    mm = check_estimator(bias, local)
     xs, ys = as_series(x, "x"), as_series(y, "y")
     check_shapes([xs, ys], ["x", "y"])
     a = infer_n_symbols([xs, ys], n_symbols)
@@ -156,9 +154,7 @@ def conditional_mutual_info(
     >>> conditional_mutual_info([0, 1, 1, 0], [0, 1, 0, 1], [0, 1, 1, 0])  # X = Z
     0.0
     """
-    mm = check_bias(bias)
-    if local and mm:
-        raise ValueError("local values are plug-in only; pass bias=None with local=True.")
+    mm = check_estimator(bias, local)
     xs, ys = as_series(x, "x"), as_series(y, "y")
     zs = as_condition(z)
     check_shapes([xs, ys, *zs], ["x", "y"] + [f"z[{i}]" for i in range(len(zs))])
@@ -214,9 +210,7 @@ def lagged_mutual_info(
     >>> lagged_mutual_info([0, 1, 1, 0, 1], [1, 0, 1, 1, 0], lag=1)  # x_t = y_{t-1}
     1.0
     """
-    mm = check_bias(bias)
-    if local and mm:
-        raise ValueError("local values are plug-in only; pass bias=None with local=True.")
+    mm = check_estimator(bias, local)
     lag = int(lag)
     if lag < 0:
         raise ValueError(f"lag must be >= 0 for lagged MI; got {lag}.")

@@ -18,6 +18,7 @@ from infoflow.measures._codes import (
     as_actions,
     as_series,
     check_bias,
+    check_estimator,
     check_shapes,
     combine_codes,
     history_code,
@@ -112,9 +113,7 @@ def transfer_entropy(
     >>> transfer_entropy(y, x, k=1)
     1.0
     """
-    mm = check_bias(bias)
-    if local and mm:
-        raise ValueError("local values are plug-in only; pass bias=None with local=True.")
+    mm = check_estimator(bias, local)
     k = _check_history("k", k, 0)
     l = _check_history("l", l, 1)
     lag = int(check_lags([lag], 1)[0])
@@ -196,9 +195,7 @@ def conditional_transfer_entropy(
     >>> conditional_transfer_entropy(y, x, y)  # Y's own past explains X fully: nothing left
     0.0
     """
-    mm = check_bias(bias)
-    if local and mm:
-        raise ValueError("local values are plug-in only; pass bias=None with local=True.")
+    mm = check_estimator(bias, local)
     k = _check_history("k", k, 0)
     l = _check_history("l", l, 1)
     m = _check_history("m", m, 1)
