@@ -9,6 +9,7 @@ earlier run that this one did not write are then removed (see :func:`write_atomi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -17,6 +18,8 @@ from pathlib import Path
 import click
 
 from cli.options import seed_option
+
+MAX_LAGS = 32  # infoflow.analysis.MAX_LAGS, repeated so that --help needs no numpy import
 
 GRAPH_FILES = ("graph.graphml", "graph.gexf", "graph.json", "graph.png")
 OUTPUT_FILES = ("analysis.nc", *GRAPH_FILES, "te_by_lag.png", "mi_by_lag.png",
@@ -43,6 +46,9 @@ def parse_lags(ctx: click.Context, param: click.Parameter, value: str) -> tuple[
                 lo, hi = (int(x) for x in part.split("-", 1))
                 if hi < lo:
                     raise ValueError
+                if hi - lo >= MAX_LAGS:
+                    raise click.BadParameter(f"{value!r} holds {hi - lo + 1} lags; pass at most "
+                                             f"{MAX_LAGS} (e.g. 1-3)", ctx, param)
                 lags.update(range(lo, hi + 1))
             else:
                 lags.add(int(part))
@@ -100,6 +106,34 @@ def write_atomically(out: Path, write, known: tuple[str, ...]) -> list[str]:
     return names
 
 
+@contextlib.contextmanager
+def output_lock(out: Path):
+    """Hold an exclusive lock on ``out`` (a ``.<name>.lock`` file beside it) while analysing
+    into it; a second ``infoflow analyze`` on the same ``--out`` gets a clear error instead of
+    silently overwriting. The OS drops the lock when the process ends, however it ends."""
+    import fcntl
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = out.parent / f".{out.name}.lock"
+    try:
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write beside --out {out} ({exc.strerror}); pass a "
+                                   "writable --out folder") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise click.ClickException(f"another 'infoflow analyze' is writing to {out}; wait "
+                                       "for it to finish or pass another --out") from None
+        try:
+            yield
+        finally:
+            lock_path.unlink(missing_ok=True)  # still locked: no other run can be inside
+    finally:
+        os.close(fd)
+
+
 def default_out(path: Path) -> Path:
     """<run>/analysis for a run directory, else an ``analysis`` folder beside the store."""
     from infoflow.trajectory import RUN_STORE_NAME
@@ -116,8 +150,14 @@ def default_out(path: Path) -> Path:
                    "kl only where influence is logged]")
 @click.option("--lags", default="1-3", show_default=True, callback=parse_lags, metavar="LAGS",
               help="Lags in steps, as a range (1-3) or a list (1,2,5).")
-@click.option("--history", default=1, show_default=True, type=int,
-              help="Target history length k of transfer entropy.")
+@click.option("--method", type=click.Choice(["multivariate", "bivariate"]),
+              default="multivariate", show_default=True,
+              help="TE network inference: multivariate selects each target's sources "
+                   "conditioning on the other agents (chains and common drivers give no false "
+                   "edge); bivariate tests each pair on its own.")
+@click.option("--history", default=None, type=int,
+              help="Multivariate: largest target-past lag considered (default 3; selected per "
+                   "agent). Bivariate: target history length k (default 1).")
 @click.option("--permutations", default=1000, show_default=True, type=int,
               help="Surrogates drawn per test.")
 @click.option("--alpha", default=0.05, show_default=True, type=float,
@@ -126,16 +166,23 @@ def default_out(path: Path) -> Path:
               show_default=True,
               help="max: one test per pair on the maximum over lags, edge reported at its best "
                    "lag (FDR over pairs); each: one test per pair and lag (FDR over all).")
-@click.option("--surrogates", type=click.Choice(["auto", "episodes", "circular"]),
+@click.option("--surrogates", type=click.Choice(["auto", "blocks", "episodes", "circular"]),
               default="auto", show_default=True,
-              help="Permutation surrogates: episodes re-pairs the source's episodes with the "
-                   "target's, circular shifts the source within each episode; auto takes "
-                   "episodes from 10 episodes on, else circular.")
+              help="Permutation surrogates: blocks re-pairs source episodes only with nearby "
+                   "episodes (keeps drift across and trends within episodes); episodes with "
+                   "any episode (stationary data); circular shifts the source within its "
+                   "episode; auto takes blocks, or circular with a note when blocks give too "
+                   "few distinct surrogates.")
+@click.option("--block", default=5, show_default=True, type=int,
+              help="Consecutive episodes per block of the blocks surrogates.")
+@click.option("--condition", default="", metavar="LIST",
+              help="Context every multivariate test conditions on: phase, episode, or logged "
+                   "(episode, step) variables such as apples,waste.")
 @seed_option
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output folder. [default: RUN/analysis, or 'analysis' beside the store]")
-def analyze(run_or_store: Path, measures, lags, history, permutations, alpha, lag_test,
-            surrogates, seed, out) -> None:
+def analyze(run_or_store: Path, measures, lags, method, history, permutations, alpha, lag_test,
+            surrogates, block, condition, seed, out) -> None:
     """Measure who influences whom in a run directory or trajectory store.
 
     RUN_OR_STORE is a run directory holding trajectories.zarr, a zarr store, or a netCDF
@@ -153,41 +200,49 @@ def analyze(run_or_store: Path, measures, lags, history, permutations, alpha, la
     from infoflow.plots import plot_comparison, plot_influence_over_time, plot_lag_heatmaps
     from infoflow.trajectory import open_trajectories
 
+    condition = tuple(c.strip() for c in condition.split(",") if c.strip())
     analysis.check_parameters(analysis.DEFAULT_MEASURES if measures is None else measures,
-                              lags, history, permutations, alpha, lag_test, surrogates)
+                              lags, history, permutations, alpha, lag_test, surrogates, method,
+                              block)
     out = out if out is not None else default_out(run_or_store)
     check_out(out)
     ds = open_trajectories(run_or_store)
-    results = analysis.analyze(ds, measures=measures, lags=lags, history=history,
-                               permutations=permutations, alpha=alpha, seed=seed,
-                               store=str(run_or_store), lag_test=lag_test,
-                               surrogates=surrogates)
-    measure, threshold = default_graph_measure(results)
-    g = influence_graph(results, measure, threshold=threshold)
-    comparison = None
-    if "kl_mean" in results and ("te" in results or "mi" in results):
-        comparison = analysis.compare_measures(results)
+    with output_lock(out):
+        results = analysis.analyze(ds, measures=measures, lags=lags, history=history,
+                                   permutations=permutations, alpha=alpha, seed=seed,
+                                   store=str(run_or_store), lag_test=lag_test,
+                                   surrogates=surrogates, method=method, condition=condition,
+                                   block=block)
+        measure, threshold = default_graph_measure(results)
+        g = influence_graph(results, measure, threshold=threshold)
+        comparison = None
+        if "kl_mean" in results and ("te" in results or "mi" in results):
+            comparison = analysis.compare_measures(results)
 
-    def write(tmp: Path) -> None:
-        analysis.write_results(results, tmp / "analysis.nc")
-        render_graph_files(g, tmp)
-        for m in ("te", "mi"):
-            if m in results.data_vars:
-                plot_lag_heatmaps(results, tmp / f"{m}_by_lag.png", m)
-        if "kl_episode_mean" in results.data_vars:
-            plot_influence_over_time(results, tmp / "influence_over_time.png")
+        def write(tmp: Path) -> None:
+            analysis.write_results(results, tmp / "analysis.nc")
+            render_graph_files(g, tmp)
+            for m in ("te", "mi"):  # bivariate (lagged) results only
+                if m in results.data_vars and "lag" in results[m].dims:
+                    plot_lag_heatmaps(results, tmp / f"{m}_by_lag.png", m)
+            if "kl_episode_mean" in results.data_vars:
+                plot_influence_over_time(results, tmp / "influence_over_time.png")
+            if comparison is not None:
+                plot_comparison(comparison, tmp / "kl_vs_te_mi.png")
+                (tmp / "comparison.txt").write_text(analysis.format_pairs(comparison) + "\n")
+
+        names = write_atomically(out, write, OUTPUT_FILES)
+        if results.attrs.get("notes"):
+            click.echo(f"note: {results.attrs['notes']}")
+        if "drift_across" in results.data_vars:
+            from infoflow.stationarity import format_stationarity
+
+            click.echo(format_stationarity(results))
+        click.echo(edges_heading(g, ", its mean over pairs"))
+        click.echo(format_edges(g))
+        summary = analysis.format_summary(results)
+        if summary:
+            click.echo(f"\npaper metrics:\n{summary}")
         if comparison is not None:
-            plot_comparison(comparison, tmp / "kl_vs_te_mi.png")
-            (tmp / "comparison.txt").write_text(analysis.format_pairs(comparison) + "\n")
-
-    names = write_atomically(out, write, OUTPUT_FILES)
-    if results.attrs.get("notes"):
-        click.echo(f"note: {results.attrs['notes']}")
-    click.echo(edges_heading(g, ", its mean over pairs"))
-    click.echo(format_edges(g))
-    summary = analysis.format_summary(results)
-    if summary:
-        click.echo(f"\npaper metrics:\n{summary}")
-    if comparison is not None:
-        click.echo(f"\nKL influence vs MI vs TE per pair:\n{analysis.format_pairs(comparison)}")
-    click.echo(f"\nwrote {', '.join(names)} to {out}")
+            click.echo(f"\nKL influence vs MI vs TE per pair:\n{analysis.format_pairs(comparison)}")
+        click.echo(f"\nwrote {', '.join(names)} to {out}")

@@ -24,8 +24,11 @@ from infoflow._text import format_table
 from infoflow.communication import instantaneous_coordination, return_summary, speaker_consistency
 from infoflow.graph import best_lag
 from infoflow.influence import influence_summary, influential_moments
-from infoflow.significance import LAG_TESTS, SURROGATE_METHODS, network_inference
-from infoflow.trajectory import validate
+from infoflow.multivariate import multivariate_te
+from infoflow.significance import LAG_TESTS, network_inference
+from infoflow.stationarity import stationarity
+from infoflow.surrogates import DEFAULT_BLOCK, SURROGATES
+from infoflow.trajectory import complete, validate
 
 __all__ = ["analyze", "MEASURES", "DEFAULT_MEASURES", "check_parameters", "n_tests",
            "lags_without_samples", "write_results", "read_results", "compare_measures",
@@ -37,15 +40,35 @@ KL influence, and the communication metrics (instantaneous coordination, speaker
 
 DEFAULT_MEASURES = MEASURES
 
+METHODS = ("multivariate", "bivariate")
+"""Ways of inferring the TE network: greedy multivariate TE (conditioning on the other agents,
+:func:`infoflow.multivariate.multivariate_te`) or one test per pair
+(:func:`infoflow.significance.network_inference`)."""
+
+#: Largest target history considered by the multivariate method when none is given.
+DEFAULT_MAX_HISTORY = 3
+
+#: Limits checked before any work: number of lags, largest lag or history, permutations.
+MAX_LAGS = 32
+MAX_LAG = 1000
+MAX_PERMUTATIONS = 1_000_000
+
+_MULTIVARIATE_RENAME = {"value": "te", "p_value": "te_p_value", "significant": "te_significant",
+                        "selected": "te_selected", "omnibus": "te_omnibus",
+                        "omnibus_p_value": "te_omnibus_p_value",
+                        "omnibus_significant": "te_omnibus_significant", "ais": "ais",
+                        "ais_p_value": "ais_p_value", "history": "ais_history"}
+
 _RENAME = {"value": "", "p_value": "_p_value", "null_mean": "_null_mean",
            "null_std": "_null_std", "n_permutations": "_n_permutations",
            "significant": "_significant", "edge_p_value": "_edge_p_value",
            "best_lag": "_best_lag"}
 
 
-def check_parameters(measures: Iterable[str], lags: Sequence[int], history: int,
+def check_parameters(measures: Iterable[str], lags: Sequence[int], history: int | None,
                      permutations: int, alpha: float, lag_test: str = "max",
-                     surrogates: str = "auto") -> tuple[tuple[str, ...], tuple[int, ...]]:
+                     surrogates: str = "auto", method: str = "multivariate",
+                     block: int = DEFAULT_BLOCK) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """Validate analysis parameters; return the measures and the sorted unique lags.
 
     Raises
@@ -64,40 +87,56 @@ def check_parameters(measures: Iterable[str], lags: Sequence[int], history: int,
         raise ValueError("no lag given; pass lags >= 1, e.g. 1,2,3")
     if lags[0] < 1:
         raise ValueError(f"lag {lags[0]} is below 1; pass lags >= 1 (steps into the past)")
-    if int(history) < 1:
-        raise ValueError(f"history is {history}; pass a target history length >= 1")
-    if int(permutations) < 1:
-        raise ValueError(f"permutations is {permutations}; pass at least 1 (e.g. 500)")
+    if len(lags) > MAX_LAGS or lags[-1] > MAX_LAG:
+        raise ValueError(f"lags up to {lags[-1]} ({len(lags)} of them) are beyond the limits "
+                         f"({MAX_LAGS} lags, lag <= {MAX_LAG}); pass fewer, smaller lags")
+    if history is not None and not 1 <= int(history) <= MAX_LAG:
+        raise ValueError(f"history is {history}; pass a target history length in 1..{MAX_LAG}")
+    if not 1 <= int(permutations) <= MAX_PERMUTATIONS:
+        raise ValueError(f"permutations is {permutations}; pass 1..{MAX_PERMUTATIONS} "
+                         "(e.g. 500)")
     if not 0.0 < float(alpha) < 1.0:
         raise ValueError(f"alpha is {alpha}; pass a significance level in (0, 1), e.g. 0.05")
     if lag_test not in LAG_TESTS:
         raise ValueError(f"lag_test is {lag_test!r}; pass 'max' (one test per pair) or 'each' "
                          "(one test per lag)")
-    if surrogates not in SURROGATE_METHODS:
-        raise ValueError(f"surrogates is {surrogates!r}; pass one of "
-                         f"{', '.join(SURROGATE_METHODS)}")
+    if surrogates not in SURROGATES:
+        raise ValueError(f"surrogates is {surrogates!r}; pass one of {', '.join(SURROGATES)}")
+    if method not in METHODS:
+        raise ValueError(f"method is {method!r}; pass one of {', '.join(METHODS)}")
+    if int(block) < 2:
+        raise ValueError(f"block is {block}; pass at least 2 episodes per block")
     return measures, lags
 
 
-def n_tests(n_agents: int, n_lags: int, lag_test: str = "max") -> int:
-    """Number of tests that Benjamini-Hochberg corrects over: pairs, or (pair, lag) for "each".
+def n_tests(n_agents: int, n_lags: int, lag_test: str = "max",
+            method: str = "bivariate") -> int:
+    """Number of tests that Benjamini-Hochberg corrects over: targets (multivariate), pairs,
+    or (pair, lag) for "each".
 
     Examples
     --------
-    >>> n_tests(5, 3, "max"), n_tests(5, 3, "each")
-    (20, 60)
+    >>> n_tests(5, 3, "max"), n_tests(5, 3, "each"), n_tests(5, 3, method="multivariate")
+    (20, 60, 5)
     """
+    if method == "multivariate":
+        return n_agents
     return n_agents * (n_agents - 1) * (n_lags if lag_test == "each" else 1)
 
 
-def _check_data(ds: xr.Dataset) -> None:
+def _check_data(ds: xr.Dataset, notes: list[str]) -> xr.Dataset:
+    """The dataset completed (:func:`infoflow.trajectory.complete`, notes appended) and
+    validated."""
     if not isinstance(ds, xr.Dataset):
         raise ValueError(f"expected an xarray.Dataset of trajectories, got {type(ds).__name__}")
     if ds.sizes.get("episode", 0) == 0 or "action" not in ds.data_vars:
         raise ValueError(
             "the trajectories hold no episode (or no 'action' variable); log episodes first"
         )
+    ds, inferred = complete(ds)
+    notes.extend(inferred)
     validate(ds)
+    return ds
 
 
 def lags_without_samples(lengths: np.ndarray, lags: Sequence[int], history: int = 1,
@@ -156,9 +195,39 @@ def _network(ds: xr.Dataset, measure: str, lags: tuple[int, ...], history: int,
     out[measure].attrs = {"long_name": "lagged transfer entropy" if measure == "te"
                           else "lagged mutual information", "units": "bit"}
     info = {f"{measure}_surrogates": str(res.attrs.get("surrogates", "")),
-            f"{measure}_estimator": str(res.attrs.get("estimator", ""))}
-    out.attrs = {}
+            f"{measure}_estimator": str(res.attrs.get("estimator", "")),
+            "notes": str(res.attrs.get("notes", ""))}
+    out.attrs = {"notes": info["notes"]}
     return out, info
+
+
+def _multivariate(ds: xr.Dataset, lags: tuple[int, ...], history: int, permutations: int,
+                  alpha: float, seed: int, surrogates: str, condition: tuple[str, ...],
+                  block: int) -> tuple[xr.Dataset, dict]:
+    res = multivariate_te(ds, lags=lags, max_history=history, permutations=permutations,
+                          alpha=alpha, surrogates=surrogates, block=block, context=condition,
+                          seed=seed)
+    out = res.rename(_MULTIVARIATE_RENAME)
+    info = {"te_surrogates": str(res.attrs["surrogates"]), "te_estimator": "plugin",
+            "te_context": str(res.attrs["context"]), "notes": str(res.attrs["notes"])}
+    out.attrs = {"notes": info["notes"]}
+    return out, info
+
+
+def _check_rewards(ds: xr.Dataset) -> None:
+    """ValueError naming the first episode and step where a reward is NaN or infinite."""
+    for name in ("reward", "intrinsic_reward"):
+        if name not in ds.data_vars:
+            continue
+        r = np.asarray(ds[name].transpose("episode", "step", "agent").values, dtype=np.float64)
+        steps = np.arange(ds.sizes["step"])
+        inside = steps[None, :] < np.asarray(ds["length"].values)[:, None]  # [episode, step]
+        bad = ~np.isfinite(r) & inside[..., None]
+        if bad.any():
+            e, t, a = (int(i[0]) for i in np.nonzero(bad))
+            raise ValueError(f"'{name}' is {r[e, t, a]} at episode {e}, step {t}, agent "
+                             f"{ds['agent'].values[a]}: rewards must be finite; fix or drop "
+                             "those episodes")
 
 
 def _roles(influencer: xr.DataArray) -> xr.DataArray | None:
@@ -194,9 +263,11 @@ def _comm(ds: xr.Dataset, notes: list[str]) -> dict[str, xr.DataArray]:
 
 
 def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
-            lags: Sequence[int] = (1, 2, 3), history: int = 1, permutations: int = 1000,
-            alpha: float = 0.05, seed: int = 0, store: str | None = None,
-            lag_test: str = "max", surrogates: str = "auto") -> xr.Dataset:
+            lags: Sequence[int] = (1, 2, 3), history: int | None = None,
+            permutations: int = 1000, alpha: float = 0.05, seed: int = 0,
+            store: str | None = None, lag_test: str = "max", surrogates: str = "auto",
+            method: str = "multivariate", condition: Sequence[str] = (),
+            block: int = DEFAULT_BLOCK) -> xr.Dataset:
     """Run the analysis pipeline on trajectories.
 
     Parameters
@@ -209,36 +280,54 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
         ``kl`` explicitly without ``influence`` is an error.
     lags : sequence of int
         Lags u >= 1 (steps) of TE and MI.
-    history : int
-        Target history length k of TE.
+    history : int, optional
+        Multivariate: the largest target-past lag considered (default 3; the past used is
+        selected per agent, see ``ais_history``). Bivariate: the target history length k
+        (default 1).
     permutations : int
         Surrogates per test. The smallest p-value is 1/(1 + permutations), and FDR over m
         tests needs p <= alpha/m for a single edge, so use at least m/alpha (a note in
-        ``attrs["notes"]`` says when there are too few): with 5 agents and 3 lags, m = 20
-        pairs for ``lag_test="max"`` (400 permutations), m = 60 for ``"each"`` (1200).
+        ``attrs["notes"]`` says when there are too few): m is the number of agents for the
+        multivariate method (its omnibus tests); with 5 agents and 3 lags, m = 20 pairs for
+        the bivariate ``lag_test="max"`` (400 permutations), m = 60 for ``"each"`` (1200).
     alpha : float
-        Significance level, Benjamini-Hochberg FDR over all tests (see ``lag_test``).
+        Significance level: of every inclusion test and the FDR over targets (multivariate),
+        or the Benjamini-Hochberg FDR over all tests (bivariate, see ``lag_test``).
     seed : int
         Seed of the surrogates.
     store : str, optional
         Path of the store, recorded in ``attrs["source"]`` (default: ``ds.encoding["source"]``).
     lag_test : {"max", "each"}
-        ``"max"``: one test per ordered pair on the maximum over lags (FDR over pairs; an
-        edge is significant at its best lag); ``"each"``: one test per (pair, lag), FDR over
-        all of them. See :func:`infoflow.significance.network_inference`.
-    surrogates : {"auto", "episodes", "circular"}
-        Surrogates of the permutation tests: ``"auto"`` shuffles episodes when there are at
-        least 10, else shifts the source circularly within episodes (see
-        :func:`infoflow.significance.network_inference`); the method used is recorded in
-        ``attrs["te_surrogates"]`` / ``attrs["mi_surrogates"]``.
+        Bivariate TE and MI: ``"max"``: one test per ordered pair on the maximum over lags
+        (FDR over pairs; an edge is significant at its best lag); ``"each"``: one test per
+        (pair, lag), FDR over all of them. See :func:`infoflow.significance.network_inference`.
+    surrogates : {"auto", "blocks", "episodes", "circular"}
+        Surrogate design (:func:`infoflow.surrogates.plan_surrogates`): ``"auto"`` permutes
+        source episodes within blocks of ``block`` consecutive episodes, or falls back to
+        circular shifts (conditioned on the episode phase) with a note when that gives too
+        few distinct surrogates; the design used is recorded in ``attrs["te_surrogates"]`` /
+        ``attrs["mi_surrogates"]``.
+    method : {"multivariate", "bivariate"}
+        TE network inference: greedy multivariate TE (default) or one test per pair.
+    condition : sequence of str
+        Context variables every multivariate test conditions on (:mod:`infoflow.context`):
+        ``phase``, ``episode`` or a logged (episode, step) variable such as ``apples``.
+    block : int
+        Consecutive episodes per block of the ``"blocks"`` surrogates.
 
     Returns
     -------
     xr.Dataset
         Dims (source, target, lag), agent, episode. Variables, where computed:
+        multivariate TE: ``te``, ``te_p_value``, ``te_significant`` (source, target; the
+        edge's TE conditional on the target's past and other sources, bits), ``te_selected``
+        (source, target, lag), ``te_omnibus``, ``te_omnibus_p_value``,
+        ``te_omnibus_significant`` (target), ``ais``, ``ais_p_value`` (agent, bits) and
+        ``ais_history`` (agent, history_lag); bivariate TE:
         ``te``, ``te_p_value``, ``te_null_mean``, ``te_null_std``, ``te_n_permutations``,
         ``te_significant`` (and the same for ``mi``) over (source, target, lag), bits; with
         ``lag_test="max"`` also ``te_edge_p_value`` and ``te_best_lag`` (source, target);
+        ``drift_across``, ``drift_within`` (agent, :func:`infoflow.stationarity.stationarity`);
         ``kl_mean``, ``kl_sparsity`` (source, target), ``kl_episode_mean`` (episode, source,
         target), ``influencer``, ``moment_fraction``, ``role`` (agent); ``ic_action``,
         ``ic_symbol`` and their ``_influential`` variants (source, target) with ``_max``
@@ -256,9 +345,13 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
     """
     explicit = measures is not None
     measures, lags = check_parameters(DEFAULT_MEASURES if measures is None else measures,
-                                      lags, history, permutations, alpha, lag_test, surrogates)
-    _check_data(ds)
+                                      lags, history, permutations, alpha, lag_test, surrogates,
+                                      method, block)
     notes: list[str] = []
+    ds = _check_data(ds, notes)
+    multivariate = method == "multivariate"
+    if history is None:
+        history = DEFAULT_MAX_HISTORY if multivariate and "te" in measures else 1
     _check_samples(ds, measures, lags, int(history), notes)
     if "kl" in measures and "influence" not in ds.data_vars:
         if explicit:
@@ -266,24 +359,37 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
                              "trajectories lack; leave 'kl' out of the measures")
         measures = tuple(m for m in measures if m != "kl")
         notes.append("no 'influence' logged: kl skipped")
-    tests = n_tests(ds.sizes["agent"], len(lags), lag_test)
+    tests = n_tests(ds.sizes["agent"], len(lags), lag_test, method)
+    kind = ("multivariate omnibus tests" if multivariate and "te" in measures
+            else f"lag_test {lag_test}")
     if ({"te", "mi"} & set(measures) and tests > 0
             and 1.0 / (1 + int(permutations)) > float(alpha) / tests):
         notes.append(
             f"with {permutations} permutations the smallest p-value, 1/{int(permutations) + 1}, "
-            f"is above alpha/{tests} ({tests} tests with lag_test {lag_test}): a single true "
-            f"edge cannot pass the FDR correction; use at least "
+            f"is above alpha/{tests} ({tests} tests with {kind}): a single true edge cannot "
+            f"pass the FDR correction; use at least "
             f"{int(np.ceil(tests / float(alpha)))} permutations"
         )
     ds = ds.load()
+    _check_rewards(ds)
     parts: list[xr.Dataset] = []
     attrs: dict = {}
+    if {"te", "mi"} & set(measures):
+        parts.append(stationarity(ds, block=block))
     for m in ("te", "mi"):
-        if m in measures:
+        if m not in measures:
+            continue
+        if m == "te" and multivariate:
+            res, info = _multivariate(ds, lags, int(history), int(permutations), float(alpha),
+                                      int(seed), surrogates, tuple(condition), int(block))
+        else:
             res, info = _network(ds, m, lags, int(history), int(permutations), float(alpha),
                                  int(seed), lag_test, surrogates)
-            parts.append(res)
-            attrs.update(info)
+        note = info.pop("notes", "")
+        if note:
+            notes.append(f"{m}: {note}")
+        parts.append(res)
+        attrs.update(info)
     names = ds["agent"].values
     if "kl" in measures:
         divergence = str(ds.attrs.get("influence_divergence", "kl"))
@@ -312,8 +418,11 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
         "alpha": float(alpha),
         "seed": int(seed),
         "fdr": "benjamini-hochberg",
+        "method": method,
         "lag_test": lag_test,
         "surrogates": surrogates,
+        "condition": ",".join(condition),
+        "block": int(block),
         **attrs,
         "infoflow_version": __version__,
         "source": str(source),
@@ -368,8 +477,9 @@ def compare_measures(results: xr.Dataset) -> xr.Dataset:
     xr.Dataset
         (source, target): ``kl`` (mean logged influence, nats), ``mi_lag1`` and
         ``mi_lag1_p_value`` (lagged MI at lag 1, bits), ``te``, ``te_lag``, ``te_p_value``,
-        ``te_significant`` (TE at its best lag; ``te_p_value`` is the pair's edge p-value for
-        results of ``lag_test="max"``), each where ``results`` has it.
+        ``te_significant`` (bivariate: TE at its best lag, ``te_p_value`` the pair's edge
+        p-value for results of ``lag_test="max"``; multivariate: the edge's conditional TE,
+        NaN without an edge, and ``te_lag`` the selected lags as text), each where ``results`` has it.
     """
     out = {}
     if "kl_mean" in results.data_vars:
@@ -378,7 +488,16 @@ def compare_measures(results: xr.Dataset) -> xr.Dataset:
         out["mi_lag1"] = results["mi"].sel(lag=1, drop=True)
         if "mi_p_value" in results.data_vars:
             out["mi_lag1_p_value"] = results["mi_p_value"].sel(lag=1, drop=True)
-    if "te" in results.data_vars:
+    if "te" in results.data_vars and "lag" not in results["te"].dims:  # multivariate
+        out["te"] = results["te"]
+        if "te_selected" in results.data_vars:
+            from infoflow.graph import _selected_lags
+
+            out["te_lag"] = (("source", "target"), _selected_lags(results, "te"))
+        for name in ("te_p_value", "te_significant"):
+            if name in results.data_vars:
+                out[name] = results[name]
+    elif "te" in results.data_vars:
         b = best_lag(results, "te")
         out.update({f"te_{k}" if k != "value" else "te": v for k, v in b.data_vars.items()})
     if not out:

@@ -11,6 +11,10 @@ Results variables used (all optional except the chosen measure):
 * ``te``, ``mi`` (source, target, lag) with ``<m>_p_value`` and ``<m>_significant``, and
   (source, target) ``<m>_edge_p_value`` and ``<m>_best_lag`` where the results come from the
   pair-level test (``lag_test="max"``): an edge then carries its best lag and edge p-value;
+* ``te`` over (source, target) from the multivariate method, with ``te_p_value``,
+  ``te_significant`` and ``te_selected`` (source, target, lag): an edge carries its TE
+  conditional on the target's other sources and past, its p-value, and as ``te_lag`` the
+  selected lags as text (``"1,3"``); nodes carry ``ais`` (active information storage, bits);
 * ``kl_mean``, ``kl_sparsity``, ``ic_action``, ``ic_symbol`` (source, target) and their
   ``*_influential`` variants;
 * ``return``, ``influencer``, ``role``, ``consistency`` (agent) as node attributes.
@@ -41,7 +45,7 @@ _PAIR_ATTRS = {  # results variable -> edge attribute
     "ic_action_influential": "ic_action_influential",
     "ic_symbol_influential": "ic_symbol_influential",
 }
-_NODE_ATTRS = ("return", "influencer", "role", "consistency")
+_NODE_ATTRS = ("return", "influencer", "role", "consistency", "ais")
 _MEASURE_ALIASES = {"kl": "kl_mean"}
 
 
@@ -163,7 +167,22 @@ def _pair_values(results: xr.Dataset, measure: str, alpha: float | None, by_valu
     attrs: dict[str, np.ndarray] = {}
     value = sig = None
     for m in _LAGGED:
-        if m in results.data_vars:
+        if m in results.data_vars and "lag" not in results[m].dims:  # multivariate TE
+            stored = float(results.attrs.get("alpha", 1.0))
+            if m == measure and alpha is not None and alpha > stored:
+                raise ValueError(f"multivariate {m} edges were selected at alpha {stored}; a "
+                                 f"larger alpha ({alpha}) needs 'infoflow analyze --alpha "
+                                 f"{alpha}'")
+            attrs[m] = _pair_var(results, m)
+            attrs[f"{m}_lag"] = _selected_lags(results, m)
+            if f"{m}_p_value" in results.data_vars:
+                attrs[f"{m}_p_value"] = _pair_var(results, f"{m}_p_value")
+            if m == measure:  # a smaller alpha keeps the edges whose own p-value passes it
+                value = np.asarray(attrs[m], dtype=float)
+                sig = np.asarray(_pair_var(results, f"{m}_significant"), dtype=bool)
+                if alpha is not None:
+                    sig = sig & (np.nan_to_num(attrs[f"{m}_p_value"], nan=1.0) <= alpha)
+        elif m in results.data_vars:
             chosen = m == measure
             b = best_lag(results, m, alpha if chosen else None, not (chosen and by_value))
             attrs[m], attrs[f"{m}_lag"] = b["value"].values, b["lag"].values
@@ -186,6 +205,20 @@ def _pair_values(results: xr.Dataset, measure: str, alpha: float | None, by_valu
         value = np.asarray(results[var].transpose("source", "target").values, float)
         sig = _significance(results, var, alpha) if f"{var}_p_value" in results else None
     return value, sig, attrs
+
+
+def _selected_lags(results: xr.Dataset, measure: str) -> np.ndarray:
+    """Object array [source, target] of the selected lags as text ("1,3"; "" for none)."""
+    sel = results.get(f"{measure}_selected")
+    n_s, n_t = results.sizes["source"], results.sizes["target"]
+    out = np.full((n_s, n_t), "", dtype=object)
+    if sel is None:
+        return out
+    mask = np.asarray(sel.transpose("source", "target", "lag").values, dtype=bool)
+    lags = np.asarray(sel["lag"].values)
+    for s, t in zip(*np.nonzero(mask.any(-1)), strict=True):
+        out[s, t] = ",".join(str(int(u)) for u in lags[mask[s, t]])
+    return out
 
 
 GRAPH_MEASURE_ORDER = ("te", "mi", "kl", "ic_symbol", "ic_action")
@@ -294,7 +327,7 @@ def influence_graph(results: xr.Dataset, measure: str = "te", alpha: float | Non
         data = {"weight": float(value[s, t])}
         for attr, arr in attrs.items():
             v = _builtin(arr[s, t])
-            if not (isinstance(v, float) and np.isnan(v)):
+            if not (isinstance(v, float) and np.isnan(v)) and v != "":
                 data[attr] = v
         g.add_edge(sources[s], targets[t], **data)
     return g

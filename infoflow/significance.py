@@ -2,20 +2,12 @@
 
 :func:`network_inference` estimates lagged transfer entropy (or lagged mutual information) for
 every ordered pair of agents and every lag, and tests each against surrogates that destroy the
-coupling between the source and the target while keeping each series' own statistics:
-
-- ``"episodes"``: the source's episodes are re-paired with the target's episodes by a uniform
-  random permutation; used by ``"auto"`` when there are at least
-  :data:`MIN_EPISODES_FOR_SHUFFLE` episodes (10 episodes: 3,628,800 pairings). Permutations are
-  drawn from the whole group, so on average one episode keeps its original partner: this makes
-  the test exact under the null (the observed pairing is exchangeable with the surrogates),
-  at a small cost in power (a surrogate keeps about 1 / n_episodes of a true coupling).
-  Derangements (no original pair kept) are not exchangeable with the observed pairing; with
-  10 episodes they gave a false-positive rate of 0.062 against 0.053 for uniform permutations
-  (600 sparse null tests at alpha = 0.05);
-- ``"circular"``: the source is shifted circularly within each episode by a random amount of at
-  least max(lag) + max(k, l) steps from either end, so a shifted value never lines up with the
-  original within the longest window used.
+coupling between the source and the target while keeping each series' own statistics (the
+designs of :mod:`infoflow.surrogates`: episodes permuted within blocks of nearby episodes,
+all episodes permuted, or circular shifts within episodes). This is the *bivariate* method:
+each pair is tested on its own, so a common driver or a chain shows up as extra edges;
+:func:`infoflow.multivariate.multivariate_te` conditions on the other agents and is the
+default of ``infoflow analyze``.
 
 One surrogate draw (a pairing or a set of shifts) is shared by every pair and lag. Surrogates are
 drawn in batches; one call of the numba kernel per batch fills the count tables of every
@@ -39,20 +31,19 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy.stats import false_discovery_control
 
 from infoflow.measures._codes import as_actions, check_bias, infer_n_symbols
 from infoflow.measures._tables import make_xlogx, prepare_codes, run_tables, sums_to_bits
 from infoflow.measures.transfer_entropy import check_lags, other_agents
+from infoflow.surrogates import SURROGATES, draw_surrogates, plan_surrogates
 
-__all__ = ["network_inference", "fdr_bh", "MIN_EPISODES_FOR_SHUFFLE", "LAG_TESTS",
-           "SURROGATE_METHODS"]
+__all__ = ["network_inference", "fdr_bh", "LAG_TESTS", "SURROGATE_METHODS"]
 
-#: Fewest episodes for which ``surrogates="auto"`` shuffles episodes (else: circular shifts).
-MIN_EPISODES_FOR_SHUFFLE = 10
 #: Ways of testing across lags: one maximum-statistic test per pair, or one test per lag.
 LAG_TESTS = ("max", "each")
-#: Surrogate methods: chosen by the number of episodes, episode shuffling, circular shifts.
-SURROGATE_METHODS = ("auto", "episodes", "circular")
+#: Surrogate designs (see :mod:`infoflow.surrogates`).
+SURROGATE_METHODS = SURROGATES
 #: Values within this distance of the observed value count as "null >= observed" (ties).
 _TIE_TOL = 1e-12
 
@@ -76,7 +67,9 @@ def fdr_bh(pvalues: Any, alpha: float = 0.05) -> np.ndarray:
     -----
     With the m tested p-values sorted, p_(1) <= ... <= p_(m), reject the hypotheses of
     p_(1) .. p_(i*) for the largest i* with p_(i*) <= alpha i* / m. Controls the FDR at alpha
-    for independent or positively dependent tests.
+    for independent or positively dependent tests. The adjusted p-values come from
+    :func:`scipy.stats.false_discovery_control`; this wrapper adds NaN (untested) entries and
+    the decision at ``alpha``.
 
     References
     ----------
@@ -98,61 +91,9 @@ def fdr_bh(pvalues: Any, alpha: float = 0.05) -> np.ndarray:
     if np.any((p[tested] < 0) | (p[tested] > 1)):
         raise ValueError("p-values must lie in [0, 1] (NaN = not tested).")
     out = np.zeros(p.shape, dtype=bool)
-    values = p[tested]
-    m = values.size
-    if m == 0:
-        return out
-    order = np.argsort(values, kind="stable")
-    below = values[order] <= alpha * np.arange(1, m + 1) / m
-    if below.any():
-        last = np.flatnonzero(below)[-1]
-        reject = np.zeros(m, dtype=bool)
-        reject[order[: last + 1]] = True
-        out[tested] = reject
+    if tested.any():
+        out[tested] = false_discovery_control(p[tested], method="bh") <= alpha
     return out
-
-
-def _permutations(rng: np.random.Generator, n_draws: int, n: int) -> np.ndarray:
-    """int64 [n_draws, n]: uniform random permutations of n episodes."""
-    return np.argsort(rng.random((n_draws, n)), axis=1).astype(np.int64)
-
-
-def _surrogates(
-    rng: np.random.Generator, method: str, n_draws: int, lengths: np.ndarray, min_shift: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pairings ``perm`` and shifts ``shift``, int64 [n_draws, episode]."""
-    n_episodes = lengths.size
-    if method == "episodes":
-        return _permutations(rng, n_draws, n_episodes), np.zeros((n_draws, n_episodes), np.int64)
-    perm = np.broadcast_to(np.arange(n_episodes, dtype=np.int64), (n_draws, n_episodes))
-    span = np.maximum(lengths - 2 * min_shift + 1, 1)  # shifts in [min_shift, L - min_shift]
-    shift = min_shift + np.floor(rng.random((n_draws, n_episodes)) * span).astype(np.int64)
-    shift = np.where(lengths > 0, shift % np.maximum(lengths, 1), 0)
-    return np.ascontiguousarray(perm), shift
-
-
-def _choose_method(surrogates: str, lengths: np.ndarray, min_shift: int) -> str:
-    n_episodes = int((lengths > 0).sum())
-    if surrogates not in SURROGATE_METHODS:
-        raise ValueError(
-            f"surrogates must be 'auto', 'episodes' or 'circular'; got {surrogates!r}."
-        )
-    method = surrogates
-    if method == "auto":
-        method = "episodes" if n_episodes >= MIN_EPISODES_FOR_SHUFFLE else "circular"
-    if method == "episodes" and lengths.size < 2:
-        raise ValueError("episode shuffling needs at least 2 episodes; use "
-                         "surrogates='circular' (infoflow analyze --surrogates circular).")
-    if method == "circular":
-        short = lengths[(lengths > 0) & (lengths <= 2 * min_shift)]
-        if short.size:
-            raise ValueError(
-                f"circular shifts need episodes longer than 2 * (max lag + history) = "
-                f"{2 * min_shift} steps; the shortest has {int(short.min())}. Use fewer lags, "
-                "shorter histories, or surrogates='episodes' (infoflow analyze --surrogates "
-                "episodes) with more episodes."
-            )
-    return method
 
 
 def network_inference(
@@ -199,8 +140,9 @@ def network_inference(
         significant pair is flagged at its best lag. ``"each"``: the behaviour before this
         option existed, one test per (pair, lag) with per-lag p-values and FDR over all
         m = N (N - 1) L tests. See Notes for the number of permutations each needs.
-    surrogates : {"auto", "episodes", "circular"}
-        Surrogate method (see the module docstring).
+    surrogates : {"auto", "blocks", "episodes", "circular"}
+        Surrogate design (:func:`infoflow.surrogates.plan_surrogates`); the design used and
+        any note on the choice are in ``attrs["surrogates"]`` and ``attrs["notes"]``.
     adaptive : bool
         Stop drawing surrogates for a test once its decision at ``alpha`` cannot change.
     seed : int, np.random.Generator or None
@@ -287,7 +229,7 @@ def network_inference(
     a = infer_n_symbols([acts], n_symbols)
     codes = prepare_codes(acts, k_eff, l_eff, a)
     min_shift = int(lag_arr.max()) + max(k_eff, l_eff)
-    method = _choose_method(surrogates, codes.lengths, min_shift)
+    plan = plan_surrogates(surrogates, codes.lengths, min_shift, permutations)
     xlogx = make_xlogx(codes)
 
     targets = list(range(n_agents))
@@ -305,7 +247,7 @@ def network_inference(
     batch = max(32, -(-permutations // 10))
     while active.any():
         n_draws = min(batch, permutations - int(drawn_s[active].max()))
-        perm, shift = _surrogates(rng, method, n_draws, codes.lengths, min_shift)
+        perm, shift = draw_surrogates(plan, rng, n_draws, codes.lengths)
         live = [j for j in targets if active[j].any()]
         sums = run_tables(codes, live, sources[live], lag_arr, perm, shift, active[live], xlogx)
         null = sums_to_bits(sums, mm)  # [live target, draw, source slot, lag]
@@ -381,7 +323,8 @@ def network_inference(
             "alpha": float(alpha),
             "fdr": int(bool(fdr)),
             "lag_test": lag_test,
-            "surrogates": method,
+            "surrogates": plan.method,
+            "notes": plan.note,
             "estimator": "miller-madow" if mm else "plugin",
             "adaptive": int(bool(adaptive)),
             "seed": seed if isinstance(seed, int) else str(seed),

@@ -12,9 +12,10 @@ information I(X; S | P) follows without another pass over the data.
 
 Codes are "trash-coded": an invalid target code is ``nx * n_p`` and an invalid source code is
 ``ns``, so the counting loops need no branches; the trash row and column are never read.
-Surrogates re-pair the source with the target: target episode ``e`` reads source episode
-``perm[b, e]`` circularly shifted by ``shift[b, e]`` steps (shift 0: no wrap; target steps
-beyond the source episode's length are then not samples).
+Surrogates re-pair the source with the target: target step ``t`` of episode ``e`` reads source
+episode ``e2 = perm[b, e]`` at step ``(t - lag + shift[b, e]) mod L_e2``, i.e. shifted
+circularly and read cyclically when the source episode is shorter, so every surrogate has
+exactly the samples of the observed statistic (none lost to unequal episode lengths).
 """
 
 from __future__ import annotations
@@ -150,20 +151,17 @@ def _store(res, n, s_j, s_sp, s_xp, s_p, m_j, m_sp, m_xp, m_p):
 
 
 @njit(cache=True)
-def _segment(seg, t0, length, length2, lag, sh):
-    """Target steps [lo, hi) of segment ``seg`` and the source step offset ``off``.
+def _first_source_step(t0, lag, sh, length2):
+    """Source step read for target step ``t0``: ``(t0 - lag + sh) mod length2`` (>= 0).
 
-    Target step t of an episode of ``length`` reads source step t + off of an episode of
-    ``length2`` shifted circularly by ``sh``: segment 0 is the part without wrap
-    (off = sh - lag), segment 1 the wrapped part (off = sh - lag - length2; empty when
-    sh = 0). Target steps start at ``t0`` (the first step with a full source history).
+    A surrogate source episode is read cyclically, so a target step never goes without a
+    source value: every target sample of the observed statistic is a sample of every
+    surrogate, whatever the two episodes' lengths.
     """
-    a1 = min(length, length2 - sh + lag)
-    if seg == 0:
-        return t0, a1, sh - lag
-    if sh == 0:
-        return 0, 0, 0
-    return max(t0, a1), length, sh - lag - length2
+    q = (t0 - lag + sh) % length2
+    if q < 0:
+        q += length2
+    return q
 
 
 @njit(cache=True)
@@ -189,15 +187,20 @@ def _one_target_lag(tc, cc, lengths, src, lag, l, active, perm, shift, nx, n_p, 
     for b in range(perm.shape[0]):
         for e in range(n_episodes):
             e2 = perm[b, e]
-            sh = shift[b, e]
-            for seg in range(2):
-                lo, hi, off = _segment(seg, lag + l - 1, lengths[e], lengths[e2], lag, sh)
-                row0 = (e2 * n_steps + off) * n_cols
-                for t in range(lo, hi):
-                    c = tc[e, t]
-                    base = row0 + t * n_cols
-                    for i in range(n_act):
-                        table[offsets[i] + flat[base + cols[i]] * width + c] += 1
+            length2 = lengths[e2]
+            if length2 == 0:
+                continue
+            t0 = lag + l - 1
+            q = _first_source_step(t0, lag, shift[b, e], length2)
+            row0 = e2 * n_steps * n_cols
+            for t in range(t0, lengths[e]):
+                c = tc[e, t]
+                base = row0 + q * n_cols
+                for i in range(n_act):
+                    table[offsets[i] + flat[base + cols[i]] * width + c] += 1
+                q += 1
+                if q == length2:
+                    q = 0
         for i in range(n_act):
             _finalize_dense(table, i * cells, nx, n_p, ns, sp, xp, pp, xlogx, out[b, slots[i]])
         table[:] = 0
@@ -237,23 +240,27 @@ def _one_target(tc, cc, lengths, src, lags, l, active, perm, shift, nx, n_p, ns,
                 n_touched = 0
                 for e in range(n_episodes):
                     e2 = perm[b, e]
-                    sh = shift[b, e]
-                    for seg in range(2):
-                        lo, hi, off = _segment(seg, lag + l - 1, lengths[e], lengths[e2], lag,
-                                               sh)
-                        row0 = (e2 * n_steps + off) * n_cols + col
-                        for t in range(lo, hi):
-                            c = tc[e, t]
-                            sc = flat[row0 + t * n_cols]
-                            j = sc * width + c
-                            if mode == 2:
-                                if c >= nxp or sc >= ns:
-                                    continue
-                                if table[j] == 0:
-                                    t_sc[n_touched] = sc
-                                    t_c[n_touched] = c
-                                    n_touched += 1
-                            table[j] += 1
+                    length2 = lengths[e2]
+                    if length2 == 0:
+                        continue
+                    t0 = lag + l - 1
+                    q = _first_source_step(t0, lag, shift[b, e], length2)
+                    row0 = e2 * n_steps * n_cols + col
+                    for t in range(t0, lengths[e]):
+                        c = tc[e, t]
+                        sc = flat[row0 + q * n_cols]
+                        q += 1
+                        if q == length2:
+                            q = 0
+                        j = sc * width + c
+                        if mode == 2:
+                            if c >= nxp or sc >= ns:
+                                continue
+                            if table[j] == 0:
+                                t_sc[n_touched] = sc
+                                t_c[n_touched] = c
+                                n_touched += 1
+                        table[j] += 1
                 if mode == 2:
                     _finalize_touched(table, n_p, t_sc, t_c, n_touched, p_of, sp, xp, pp,
                                       xlogx, out[b, si, ui])

@@ -3,10 +3,13 @@
 A trajectory dataset is an :class:`xarray.Dataset` with ``action(episode, step, agent)`` int16
 (``-1`` after each episode's end) and ``length(episode)`` int32, plus optional rewards,
 messages, policies, influence, visibility, positions, facings and game counters. See
-:mod:`infoflow.trajectory.schema` for every name, dtype and attribute.
+:mod:`infoflow.trajectory.schema` for every name, dtype and attribute. :func:`complete` fills in
+what a user's dataset leaves out but its data determine (``n_symbols``, ``n_actions``,
+``length``, ...); :func:`open_trajectories` applies it, :func:`validate` stays strict.
 """
 
-from infoflow.trajectory.build import default_attrs, from_arrays, infer_lengths
+from infoflow.trajectory.build import default_attrs, from_arrays
+from infoflow.trajectory.complete import complete, infer_lengths
 from infoflow.trajectory.schema import (
     CONVENTIONS,
     DIMS,
@@ -31,6 +34,7 @@ __all__ = [
     "VARIABLES",
     "TrajectoryError",
     "TrajectoryWriter",
+    "complete",
     "default_attrs",
     "from_arrays",
     "infer_lengths",

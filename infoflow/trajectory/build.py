@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 import numpy as np
 import xarray as xr
 
+from infoflow.trajectory.complete import complete, infer_lengths
 from infoflow.trajectory.schema import (
     CONVENTIONS,
-    PAD,
     SCHEMA_VERSION,
     VARIABLES,
     variable_attrs,
@@ -20,28 +20,6 @@ from infoflow.trajectory.validate import TrajectoryError, validate
 __all__ = ["from_arrays", "default_attrs", "infer_lengths"]
 
 ArrayLike = np.ndarray | Sequence
-
-
-def infer_lengths(actions: np.ndarray) -> np.ndarray:
-    """Episode lengths from ``-1`` padding: one past the last step where any agent acted.
-
-    Parameters
-    ----------
-    actions : numpy.ndarray, int, shape [episode, step, agent]
-        Actions with ``-1`` after each episode's end.
-
-    Returns
-    -------
-    numpy.ndarray, int32, shape [episode]
-
-    Examples
-    --------
-    >>> infer_lengths(np.array([[[0], [1], [-1]], [[-1], [-1], [-1]]])).tolist()
-    [2, 0]
-    """
-    live = (np.asarray(actions) != PAD).any(axis=2)  # [episode, step]
-    last = live.shape[1] - np.argmax(live[:, ::-1], axis=1)
-    return np.where(live.any(axis=1), last, 0).astype(np.int32)
 
 
 def default_attrs(creator: str = "infoflow.trajectory.from_arrays") -> dict:
@@ -156,7 +134,8 @@ def from_arrays(
     actions : array, int, shape [episode, step, agent]
         Action indices in ``0..n_actions-1``, ``-1`` after each episode's end.
     lengths : array, int, shape [episode], optional
-        Steps per episode. Default: inferred from the ``-1`` padding of ``actions``.
+        Steps per episode. Default: inferred from the ``-1`` padding of ``actions`` (one past
+        the last step at which any agent acted).
     agents : sequence of str, optional
         Agent names. Default ``agent_0``, ``agent_1``, ...
     rewards, intrinsic_rewards : array, float, shape [episode, step, agent], optional
@@ -177,7 +156,8 @@ def from_arrays(
     apples, waste : array, int, shape [episode, step], optional
         Game counters.
     n_actions : int, optional
-        Size of the action set. Default: ``policy``'s last axis, else ``max(actions) + 1``.
+        Size of the action set. Default: ``policy``'s last axis, else ``max(actions) + 1``
+        (required when no action is taken: only ``-1`` or no episode).
     n_symbols : int, optional
         Message vocabulary size. Default: ``max(messages) + 1``, or 0 without messages.
     **attrs
@@ -194,6 +174,11 @@ def from_arrays(
     ------
     TrajectoryError
         For arrays of the wrong shape or type, and for every fault :func:`validate` finds.
+
+    Notes
+    -----
+    The defaults of ``lengths``, ``n_actions`` and ``n_symbols`` are those that
+    :func:`~infoflow.trajectory.complete` infers for any user's dataset.
 
     Examples
     --------
@@ -218,18 +203,16 @@ def from_arrays(
             f"argument 'agents' must name each of the {n_agents} agents with a str, "
             f"got {names}"
         )
-    if lengths is None:
-        length = infer_lengths(act)
-    else:
+    data: dict[str, np.ndarray] = {"action": act}
+    if lengths is not None:  # else complete() infers them from the padding
         length = np.asarray(lengths)
         length = length.reshape(1) if single and length.ndim == 0 else length
         if length.shape != (n_episodes,):
             raise TrajectoryError(
                 f"argument 'lengths' has shape {length.shape}; expected ({n_episodes},)"
             )
-        length = _as_int("lengths", length, "int32")
+        data["length"] = _as_int("lengths", length, "int32")
 
-    data: dict[str, np.ndarray] = {"action": act, "length": length}
     floats = {"reward": rewards, "intrinsic_reward": intrinsic_rewards, "influence": influence}
     for name, values in floats.items():
         if values is not None:
@@ -254,11 +237,6 @@ def from_arrays(
             raise TrajectoryError("argument 'visible' must be bool (or 0/1); check the data")
         data["visible"] = arr.astype(bool)
 
-    if n_actions is None:
-        n_actions = data["policy"].shape[-1] if "policy" in data else int(act.max(initial=0)) + 1
-    if n_symbols is None:
-        n_symbols = int(data["message"].max(initial=-1)) + 1 if "message" in data else 0
-
     coords: dict[str, object] = {"agent": names}
     if "influence" in data or "visible" in data:
         coords["source"] = names
@@ -268,19 +246,21 @@ def from_arrays(
     if "position" in data:
         coords["xy"] = ["row", "col"]
 
-    env = str(attrs.get("env", ""))
-    variables = {
-        name: (VARIABLES[name].dims, arr,
-               variable_attrs(name, int(n_actions), int(n_symbols), env))
-        for name, arr in data.items()
-    }
     given = {k: _clean_attr(k, v) for k, v in attrs.items() if v is not None}
     meta = default_attrs()
     if "history" in given:
         meta["history"] = f"{given.pop('history')}\n{meta['history']}"
-    meta.update(n_actions=int(n_actions), n_symbols=int(n_symbols))
-    meta.update(given)
-    ds = xr.Dataset(variables, coords=coords, attrs=meta)
+    known = {"n_actions": n_actions, "n_symbols": n_symbols}
+    meta.update({k: int(v) for k, v in known.items() if v is not None})
+    ds = xr.Dataset({name: (VARIABLES[name].dims, arr) for name, arr in data.items()},
+                    coords=coords, attrs={**meta, **given})
+    ds, _ = complete(ds)  # the documented defaults: the rule infoflow applies to users' data
+    n_actions, n_symbols = ds.attrs["n_actions"], ds.attrs["n_symbols"]
+    meta.update(n_actions=n_actions, n_symbols=n_symbols)
+    ds.attrs = {**meta, **given}  # attribute order: provenance, sizes, the caller's
+    env = str(attrs.get("env", ""))
+    for name in ds.data_vars:
+        ds[name].attrs = variable_attrs(name, int(n_actions), int(n_symbols), env)
     for name in ("agent", "source", "target"):
         if name in ds.coords:
             ds[name].attrs["long_name"] = "agent name"

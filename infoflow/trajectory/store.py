@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 
 from infoflow.trajectory.build import _clean_attr, default_attrs
+from infoflow.trajectory.complete import complete
 from infoflow.trajectory.schema import VARIABLES, variable_attrs
 from infoflow.trajectory.validate import TrajectoryError, validate
 
@@ -18,6 +19,9 @@ __all__ = ["TrajectoryWriter", "open_trajectories", "RUN_STORE_NAME"]
 
 RUN_STORE_NAME = "trajectories.zarr"
 """Name of the store inside a run directory; :func:`open_trajectories` finds it there."""
+
+NOTES_KEY = "infoflow_notes"
+"""Key of ``ds.encoding`` where :func:`open_trajectories` keeps the notes of ``complete``."""
 
 ZARR_FORMAT = 2  # widest reader support; consolidated metadata is part of the format
 _ZARR_MARKERS = (".zgroup", ".zmetadata", "zarr.json")
@@ -52,7 +56,14 @@ def _resolve(path: str | os.PathLike) -> Path:
 
 
 def open_trajectories(path: str | os.PathLike, check_values: bool = False) -> xr.Dataset:
-    """Open a trajectory store lazily and check its schema.
+    """Open a trajectory store lazily, fill in what its data determine, check its schema.
+
+    What a user's store or file leaves out but its data determine (``n_symbols``,
+    ``n_actions``, ``length``, ``schema_version``, agent names, see
+    :func:`~infoflow.trajectory.complete`) is filled in, and one note per value inferred is
+    kept in ``ds.encoding["infoflow_notes"]`` (a list of str, empty for a store written by
+    :class:`TrajectoryWriter`); the notes are not attributes and are never written back.
+    Inferring ``n_actions`` or ``length`` reads ``action`` once, in blocks of episodes.
 
     Parameters
     ----------
@@ -67,13 +78,26 @@ def open_trajectories(path: str | os.PathLike, check_values: bool = False) -> xr
     Returns
     -------
     xarray.Dataset
-        Lazy: values are read when used (``.values``, ``.load()``).
+        Lazy: values are read when used (``.values``, ``.load()``). The notes of
+        :func:`~infoflow.trajectory.complete` are in ``.encoding["infoflow_notes"]``.
 
     Raises
     ------
     TrajectoryError
-        For a missing path, an empty or foreign store, an unreadable file, and every schema
-        fault (see :func:`~infoflow.trajectory.validate`).
+        For a missing path, an empty or foreign store, an unreadable file, a value that
+        cannot be inferred, and every schema fault (see :func:`~infoflow.trajectory.validate`).
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, xarray as xr
+    >>> path = tempfile.mkdtemp() + "/user.nc"
+    >>> actions = np.array([[[0, 1], [1, 0], [-1, -1]]], dtype=np.int16)  # no attributes, no length
+    >>> xr.Dataset({"action": (("episode", "step", "agent"), actions)}).to_netcdf(path)
+    >>> ds = open_trajectories(path)
+    >>> ds.attrs["n_actions"], ds["length"].values.tolist()
+    (2, [2])
+    >>> [note.split(" ")[0] for note in ds.encoding["infoflow_notes"]]
+    ['schema_version', 'agents', 'n_actions', 'length', 'n_symbols']
     """
     p = _resolve(path)
     try:
@@ -97,6 +121,8 @@ def open_trajectories(path: str | os.PathLike, check_values: bool = False) -> xr
             f"'{p}' is not a trajectory store: it has no 'action' variable (it has "
             f"{sorted(ds.data_vars)}); pass a store in the infoflow trajectory schema"
         )
+    ds, notes = complete(ds)
+    ds.encoding[NOTES_KEY] = notes
     return validate(ds, check_values=check_values)
 
 

@@ -19,6 +19,7 @@ __all__ = ["TrajectoryError", "validate"]
 
 _BLOCK_ELEMENTS = 1 << 24  # values read at once when checking ranges of a lazy dataset
 _POLICY_ATOL = 1e-3  # tolerance of policy rows summing to 1
+_COMPLETE = "infoflow.trajectory.complete(ds)"  # named where it fills a fault in
 
 
 class TrajectoryError(ValueError):
@@ -64,6 +65,12 @@ def validate(ds: xr.Dataset, check_values: bool = True) -> xr.Dataset:
     TrajectoryError
         Listing every fault found, each with its fix.
 
+    Notes
+    -----
+    Strict by design: a missing ``n_actions``, ``n_symbols``, ``schema_version``,
+    ``length`` or agent coordinate is a fault. For a user's dataset,
+    :func:`~infoflow.trajectory.complete` infers them first (the faults name it).
+
     Examples
     --------
     >>> import numpy as np
@@ -91,32 +98,39 @@ def validate(ds: xr.Dataset, check_values: bool = True) -> xr.Dataset:
 def _check_attrs(ds: xr.Dataset, faults: list[str]) -> tuple[int | None, int | None]:
     for name in REQUIRED_ATTRS:
         if name not in ds.attrs:
+            how = (f"sets it to {SCHEMA_VERSION}" if name == "schema_version"
+                   else "infers it from the data")
             faults.append(
                 f"attribute '{name}' is missing; set ds.attrs['{name}'] "
-                "(from_arrays fills it)"
+                f"({_COMPLETE} {how}; from_arrays fills it)"
             )
     version = ds.attrs.get("schema_version", SCHEMA_VERSION)
     if not _is_int(version) or int(version) != SCHEMA_VERSION:
         faults.append(
-            f"attribute 'schema_version' is {version!r}; this infoflow reads version "
+            f"attribute 'schema_version' is {_plain(version)!r}; this infoflow reads version "
             f"{SCHEMA_VERSION}; convert the data or use the infoflow version that wrote it"
         )
     n_actions = ds.attrs.get("n_actions")
     if n_actions is not None and (not _is_int(n_actions) or int(n_actions) < 1):
         faults.append(
-            f"attribute 'n_actions' is {n_actions!r}; set it to the size of the action set "
-            "(an int >= 1)"
+            f"attribute 'n_actions' is {_plain(n_actions)!r}; set it to the size of the action "
+            "set (an int >= 1)"
         )
         n_actions = None
     n_symbols = ds.attrs.get("n_symbols")
     if n_symbols is not None and (not _is_int(n_symbols) or int(n_symbols) < 0):
         faults.append(
-            f"attribute 'n_symbols' is {n_symbols!r}; set it to the message vocabulary size "
-            "(an int >= 0, 0 without messages)"
+            f"attribute 'n_symbols' is {_plain(n_symbols)!r}; set it to the message vocabulary "
+            "size (an int >= 0, 0 without messages)"
         )
         n_symbols = None
     return (None if n_actions is None else int(n_actions),
             None if n_symbols is None else int(n_symbols))
+
+
+def _plain(value: object) -> object:
+    """A NumPy scalar as the Python value (attributes read from files are NumPy scalars)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _is_int(value: object) -> bool:
@@ -127,8 +141,10 @@ def _check_variables(ds: xr.Dataset, faults: list[str]) -> set[str]:
     """Check presence, dims and dtypes; return the schema variables that passed."""
     for name in REQUIRED_VARIABLES:
         if name not in ds.data_vars:
+            infers = (f"{_COMPLETE} infers it from the -1 padding of 'action'; "
+                      if name == "length" else "")
             faults.append(
-                f"required variable '{name}' is missing; add it (from_arrays builds it)"
+                f"required variable '{name}' is missing; add it ({infers}from_arrays builds it)"
             )
     good = set()
     for name, spec in VARIABLES.items():
@@ -193,7 +209,7 @@ def _check_coords(
         if "agent" not in ds.coords:
             faults.append(
                 "dimension 'agent' has no coordinate; assign the agent names with "
-                "ds.assign_coords(agent=[...])"
+                f"ds.assign_coords(agent=[...]) ({_COMPLETE} names them agent_0, agent_1, ...)"
             )
         else:
             agents = ds["agent"].values

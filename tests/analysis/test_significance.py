@@ -7,7 +7,9 @@ import pytest
 from scipy import stats
 
 from infoflow import synthetic
-from infoflow.significance import MIN_EPISODES_FOR_SHUFFLE, fdr_bh, network_inference
+from infoflow.significance import fdr_bh, network_inference
+
+MIN_EPISODES_FOR_SHUFFLE = 10
 
 ALPHA = 0.05
 
@@ -135,7 +137,8 @@ def test_recovers_a_single_planted_edge_with_500_permutations(seed):
     assert _edges(res) == {(source, target, lag)}
     assert res.best_lag.values[source, target] == lag
     assert res.edge_p_value.values[source, target] == pytest.approx(1 / 501)
-    each = network_inference(ds, lags=(1, 2, 3), permutations=500, seed=seed, lag_test="each")
+    each = network_inference(ds, lags=(1, 2, 3), permutations=500, seed=seed, lag_test="each",
+                             surrogates="episodes")
     assert _edges(each) == set()
     assert each.p_value.values[source, target, lag - 1] == pytest.approx(1 / 501)
 
@@ -182,7 +185,7 @@ def test_max_statistic_equals_brute_force(method):
     """Edge p-values, per-lag p-values and best lags equal a brute-force computation: TE on
     explicitly re-paired source series, max over lags per draw, the same draws."""
     from infoflow.measures import transfer_entropy
-    from infoflow.significance import _surrogates
+    from infoflow.surrogates import draw_surrogates, plan_surrogates
 
     rng = np.random.default_rng(11)
     n_episodes, n_steps, lags, n_perm, seed = 10, 60, (1, 2, 3), 30, 5
@@ -194,8 +197,8 @@ def test_max_statistic_equals_brute_force(method):
         acts[e, n:] = -1
     res = network_inference(acts, lags=lags, permutations=n_perm, seed=seed, fdr=False,
                             adaptive=False, surrogates=method)
-    perm, shift = _surrogates(np.random.default_rng(seed), method, n_perm, lengths,
-                              max(lags) + 1)
+    plan = plan_surrogates(method, lengths, max(lags) + 1, n_perm)
+    perm, shift = draw_surrogates(plan, np.random.default_rng(seed), n_perm, lengths)
     for s in range(3):
         for t in range(3):
             if s == t:
@@ -207,7 +210,8 @@ def test_max_statistic_equals_brute_force(method):
                 src = np.full_like(y, -1)
                 for e in range(n_episodes):
                     e2, sh, n = perm[b, e], shift[b, e], lengths[perm[b, e]]
-                    src[e, :n] = np.roll(y[e2, :n], -sh)  # src[t] = y[e2, (t + sh) mod n]
+                    steps = np.arange(lengths[e])  # read cyclically up to the target's length
+                    src[e, :lengths[e]] = y[e2, (steps + sh) % n]  # src[t] = y[e2, (t+sh) mod n]
                 null[b] = [transfer_entropy(src, x, lag=u) for u in lags]
             p_edge = (1 + (null.max(1) >= obs.max() - 1e-12).sum()) / (1 + n_perm)
             p_lag = (1 + (null >= obs - 1e-12).sum(0)) / (1 + n_perm)
@@ -239,7 +243,7 @@ def test_result_dataset_layout():
     assert each.attrs["lag_test"] == "each"
     assert all(isinstance(v, (str, int, float)) for v in res.attrs.values())  # netCDF-ready
     assert list(res.source.values) == ["0", "1", "2"] and list(res.lag.values) == [1, 2]
-    assert res.attrs["surrogates"] == "episodes" and res.attrs["estimator"] == "miller-madow"
+    assert res.attrs["surrogates"] == "blocks" and res.attrs["estimator"] == "miller-madow"
     assert res.attrs["measure"] == "te" and res.attrs["permutations"] == 40
     diag = np.eye(3, dtype=bool)
     assert np.isnan(res.value.values[diag]).all() and not res.significant.values[diag].any()
@@ -259,7 +263,7 @@ def test_result_dataset_layout():
         ({"alpha": 1.5}, "alpha must be"),
         ({"lags": [0]}, "lags must be >= 1"),
         ({"lags": [40], "surrogates": "circular"}, "circular shifts need episodes longer .*"
-                                                    r"\(infoflow analyze --surrogates episodes\)"),
+                                                    r"Use fewer lags \(--lags\)"),
         ({"k": 30, "l": 9}, "too many states"),
     ],
 )
@@ -271,14 +275,15 @@ def test_bad_arguments_raise(kwargs, match):
 
 def test_one_episode_cannot_be_shuffled():
     acts = np.random.default_rng(0).integers(0, 3, (1, 60, 2))
-    with pytest.raises(ValueError, match=r"needs at least 2 episodes; use surrogates='circular' "
-                                         r"\(infoflow analyze --surrogates circular\)"):
+    with pytest.raises(ValueError, match=r"1 episodes give 1 distinct episode pairings, fewer "
+                                         r"than the 500 permutations .* use surrogates 'circular'"):
         network_inference(acts, surrogates="episodes")
 
 
 @pytest.mark.parametrize(("k", "l"), [(1, 1), (2, 2), (0, 1)])
 def test_surrogate_kernel_equals_explicit_surrogates(k, l):
-    """Kernel surrogates equal TE on explicitly re-paired (shuffled or rolled) source series."""
+    """Kernel surrogates equal TE on explicitly re-paired (shuffled or rolled) source series;
+    a shorter source episode is read cyclically, so no target step is lost."""
     from infoflow.measures import transfer_entropy
     from infoflow.measures._tables import prepare_codes, run_tables, sums_to_bits
 
@@ -294,7 +299,10 @@ def test_surrogate_kernel_equals_explicit_surrogates(k, l):
     shift = np.array([[0, 0, 0, 0], [7, 40, 1, 30]])
     null = sums_to_bits(run_tables(codes, [0], np.array([[0]]), lags, perm, shift))[0, :, 0]
     y, x = acts[0], acts[1]
-    shuffled = y[perm[0]]
+    shuffled = np.full_like(y, -1)  # a shorter source episode is read cyclically
+    for e, n in enumerate(lengths):
+        n2 = lengths[perm[0, e]]
+        shuffled[e, :n] = y[perm[0, e], np.arange(n) % n2]
     rolled = np.full_like(y, -1)
     for e, n in enumerate(lengths):
         rolled[e, :n] = np.roll(y[e, :n], -shift[1, e])  # rolled[t] = y[(t + shift) mod n]

@@ -17,8 +17,7 @@ from infoflow.synthetic import copy_kl, coupled_actions
 from infoflow.trajectory import TrajectoryWriter
 
 EVERY_FILE = ["analysis.nc", "comparison.txt", "graph.gexf", "graph.graphml", "graph.json",
-              "graph.png", "influence_over_time.png", "kl_vs_te_mi.png", "mi_by_lag.png",
-              "te_by_lag.png"]
+              "graph.png", "influence_over_time.png", "kl_vs_te_mi.png", "mi_by_lag.png"]
 
 
 def synthetic(**kwargs) -> xr.Dataset:
@@ -72,15 +71,15 @@ def test_analyze_writes_every_file(run_dir, tmp_path) -> None:
     assert results.attrs["source"] == str(run_dir)
     g = read_graph(out / "graph.graphml")
     assert list(g.edges) == [("agent_0", "agent_1")]
-    assert g.edges["agent_0", "agent_1"]["te_lag"] == 1
+    assert g.edges["agent_0", "agent_1"]["te_lag"] == "1"  # the selected lags, as text
 
 
 def test_analyze_default_out_is_run_analysis(run_dir) -> None:
     result = invoke("analyze", run_dir, "--measures", "te", "--permutations", 20, "--lags", "1")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (run_dir / "analysis").iterdir()) == [
-        "analysis.nc", "graph.gexf", "graph.graphml", "graph.json", "graph.png", "te_by_lag.png"]
-    assert "use at least 120 permutations" in result.output
+        "analysis.nc", "graph.gexf", "graph.graphml", "graph.json", "graph.png"]
+    assert "use at least 60 permutations" in result.output  # 3 targets' omnibus tests
 
 
 @pytest.mark.parametrize("lag_test", ["max", "each"])
@@ -90,7 +89,7 @@ def test_analyze_lag_test(run_dir, tmp_path, lag_test) -> None:
     # (pair, lag) tests ("each": 0.05/12 = 0.0042), hence a note for "each" only
     out = tmp_path / "out"
     result = invoke("analyze", run_dir, "--measures", "te", "--lags", "1,2", "--permutations",
-                    150, "--lag-test", lag_test, "--out", out)
+                    150, "--lag-test", lag_test, "--method", "bivariate", "--out", out)
     assert result.exit_code == 0, result.output
     results = read_results(out / "analysis.nc")
     assert results.attrs["lag_test"] == lag_test
@@ -127,7 +126,8 @@ def test_graph_reexports_with_threshold(run_dir, tmp_path) -> None:
 
 
 def bad_store(tmp_path: Path) -> Path:
-    ds = synthetic().drop_vars("length")
+    ds = synthetic()
+    ds["length"][0] = ds.sizes["step"] + 1  # longer than the episode
     ds.to_netcdf(tmp_path / "bad.nc", engine="scipy")
     return tmp_path / "bad.nc"
 
@@ -141,7 +141,9 @@ def empty_dir(tmp_path: Path) -> Path:
     (["--measures", "te,foo"], "unknown measure 'foo'"),
     (["--lags", "0-2"], "lag 0 is below 1; pass lags >= 1"),
     (["--lags", "a-b"], "'a-b' is not a list of lags such as 1-3 or 1,2,5"),
-    (["--permutations", "0"], "permutations is 0; pass at least 1"),
+    (["--permutations", "0"], "permutations is 0; pass 1..1000000"),
+    (["--lags", "1-100000000"], "holds 100000000 lags; pass at most 32"),
+    (["--method", "pairwise"], "Invalid value for '--method'"),
     (["--lag-test", "min"], "Invalid value for '--lag-test'"),
     (["--surrogates", "shuffle"], "Invalid value for '--surrogates'"),
     (["--measures", "te", "--lags", "200"], r"no te sample at any lag \[200\]: the longest "
@@ -239,8 +241,7 @@ def test_analyze_replaces_earlier_outputs_and_keeps_user_files(run_dir, tmp_path
     result = invoke("analyze", run_dir, "--measures", "te", "--permutations", 20, "--out", out)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "analysis.nc", "graph.gexf", "graph.graphml", "graph.json", "graph.png", "notes.md",
-        "te_by_lag.png"]
+        "analysis.nc", "graph.gexf", "graph.graphml", "graph.json", "graph.png", "notes.md"]
     assert (out / "notes.md").read_text() == "mine"
     assert (out / "analysis.nc").stat().st_mtime_ns >= old
     assert read_results(out / "analysis.nc").attrs["measures"] == "te"
@@ -248,8 +249,7 @@ def test_analyze_replaces_earlier_outputs_and_keeps_user_files(run_dir, tmp_path
     result = invoke("graph", out / "analysis.nc", "--alpha", 0.01)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "analysis.nc", "graph.gexf", "graph.graphml", "graph.json", "graph.png", "notes.md",
-        "te_by_lag.png"]
+        "analysis.nc", "graph.gexf", "graph.graphml", "graph.json", "graph.png", "notes.md"]
 
 
 @pytest.mark.parametrize("surrogates", ["episodes", "circular"])

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import COMMANDS, cli, exit_status, one_line
+from infoflow.analysis import METHODS
 from infoflow.significance import LAG_TESTS, SURROGATE_METHODS
 from infoflow.synthetic import coupled_actions
 
@@ -19,8 +20,8 @@ def files(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("main")
     ds = coupled_actions(n_agents=3, n_symbols=3, n_episodes=10, n_steps=50, seed=0)
     ds.to_netcdf(root / "store.nc", engine="scipy")
-    faulty = ds.drop_vars("length").assign(action=ds["action"].astype("int32"))
-    faulty.to_netcdf(root / "faulty.nc", engine="scipy")  # 2 faults: length, action dtype
+    faulty = ds.assign(action=ds["action"].astype("int32")).assign_attrs(n_actions=0)
+    faulty.to_netcdf(root / "faulty.nc", engine="scipy")  # 2 faults: n_actions, action dtype
     (root / "junk.nc").write_text("not a netCDF file\n")
     return {"STORE": root / "store.nc", "FAULTY": root / "faulty.nc",
             "JUNK": root / "junk.nc", "MISSING": root / "missing.nc"}
@@ -39,13 +40,13 @@ BAD_INVOCATIONS = [
     (["analyze", "STORE", "--measures", ","], "no measure given"),
     (["analyze", "STORE", "--lags", "x"], "Invalid value for '--lags': 'x' is not a list"),
     (["analyze", "STORE", "--lags", "0"], "lag 0 is below 1"),
-    (["analyze", "STORE", "--permutations", "0"], "permutations is 0; pass at least 1"),
+    (["analyze", "STORE", "--permutations", "0"], "permutations is 0; pass 1..1000000"),
     (["analyze", "STORE", "--permutations", "many"], "'many' is not a valid integer"),
     (["analyze", "STORE", "--surrogates", "x"], "Invalid value for '--surrogates'"),
     (["analyze", "STORE", "--bogus"], "No such option '--bogus'"),
     (["analyze", "STORE", "--lags"], "Option '--lags' requires an argument"),
     (["analyze", "STORE", "--measures", "te", "--lags", "60"], "no te sample at any lag"),
-    (["analyze", "FAULTY"], "not a valid trajectory dataset (2 faults): required variable"),
+    (["analyze", "FAULTY"], "not a valid trajectory dataset (2 faults): attribute 'n_actions'"),
     (["analyze", "JUNK"], "could not read"),
     (["analyze", "STORE", "extra"], "Got unexpected extra argument (extra)"),
     (["graph"], "Missing argument 'ANALYSIS_NC'"),
@@ -76,8 +77,8 @@ def test_errors_are_one_line_with_exit_2(files, tmp_path, monkeypatch, args, mes
 def test_faults_are_joined_by_semicolons(files) -> None:
     result = invoke(files, ["analyze", "FAULTY"])
     assert result.output.count("\n") == 1
-    assert "(2 faults): required variable 'length' is missing; add it" in result.output
-    assert "builds it); variable 'action' has dtype int32; expected int16" in result.output
+    assert "(2 faults): attribute 'n_actions' is 0; " in result.output
+    assert "; variable 'action' has dtype int32; expected int16" in result.output
 
 
 @pytest.mark.parametrize("args", [["--help"], ["-h"], ["--version"], *[[c, "--help"]
@@ -136,4 +137,5 @@ def test_analyze_choices_match_the_library() -> None:
 
     choices = {p.name: tuple(p.type.choices) for p in analyze.params
                if isinstance(p.type, click.Choice)}
-    assert choices == {"lag_test": LAG_TESTS, "surrogates": SURROGATE_METHODS}
+    assert choices == {"lag_test": LAG_TESTS, "surrogates": SURROGATE_METHODS,
+                       "method": METHODS}
