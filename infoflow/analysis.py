@@ -479,7 +479,8 @@ def compare_measures(results: xr.Dataset) -> xr.Dataset:
         ``mi_lag1_p_value`` (lagged MI at lag 1, bits), ``te``, ``te_lag``, ``te_p_value``,
         ``te_significant`` (bivariate: TE at its best lag, ``te_p_value`` the pair's edge
         p-value for results of ``lag_test="max"``; multivariate: the edge's conditional TE,
-        NaN without an edge, and ``te_lag`` the selected lags as text), each where ``results`` has it.
+        NaN without an edge, and ``te_lag`` the selected lags as text), each where
+        ``results`` has it.
     """
     out = {}
     if "kl_mean" in results.data_vars:
