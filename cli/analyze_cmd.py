@@ -113,13 +113,13 @@ def output_lock(out: Path):
     silently overwriting. The OS drops the lock when the process ends, however it ends."""
     import fcntl
 
-    out.parent.mkdir(parents=True, exist_ok=True)
     lock_path = out.parent / f".{out.name}.lock"
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
     except OSError as exc:
-        raise click.ClickException(f"cannot write beside --out {out} ({exc.strerror}); pass a "
-                                   "writable --out folder") from None
+        raise click.ClickException(f"cannot write --out {out} ({exc.strerror}: "
+                                   f"{exc.filename}); pass a writable --out folder") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -158,7 +158,7 @@ def default_out(path: Path) -> Path:
 @click.option("--history", default=None, type=int,
               help="Multivariate: largest target-past lag considered (default 3; selected per "
                    "agent). Bivariate: target history length k (default 1).")
-@click.option("--permutations", default=1000, show_default=True, type=int,
+@click.option("--permutations", default=500, show_default=True, type=int,
               help="Surrogates drawn per test.")
 @click.option("--alpha", default=0.05, show_default=True, type=float,
               help="Significance level (Benjamini-Hochberg FDR over all tests).")

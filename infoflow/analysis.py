@@ -125,15 +125,19 @@ def n_tests(n_agents: int, n_lags: int, lag_test: str = "max",
 
 
 def _check_data(ds: xr.Dataset, notes: list[str]) -> xr.Dataset:
-    """The dataset completed (:func:`infoflow.trajectory.complete`, notes appended) and
-    validated."""
+    """The dataset loaded, completed (:func:`infoflow.trajectory.complete`, notes appended)
+    and validated."""
     if not isinstance(ds, xr.Dataset):
         raise ValueError(f"expected an xarray.Dataset of trajectories, got {type(ds).__name__}")
     if ds.sizes.get("episode", 0) == 0 or "action" not in ds.data_vars:
         raise ValueError(
             "the trajectories hold no episode (or no 'action' variable); log episodes first"
         )
-    ds, inferred = complete(ds)
+    try:
+        ds, inferred = complete(ds.load())
+    except (OSError, RuntimeError) as err:  # a chunk that does not decode
+        raise ValueError(f"could not read the trajectories' data ({err}): the store is "
+                         "damaged; restore it or write it again") from err
     notes.extend(inferred)
     validate(ds)
     return ds
@@ -264,7 +268,7 @@ def _comm(ds: xr.Dataset, notes: list[str]) -> dict[str, xr.DataArray]:
 
 def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
             lags: Sequence[int] = (1, 2, 3), history: int | None = None,
-            permutations: int = 1000, alpha: float = 0.05, seed: int = 0,
+            permutations: int = 500, alpha: float = 0.05, seed: int = 0,
             store: str | None = None, lag_test: str = "max", surrogates: str = "auto",
             method: str = "multivariate", condition: Sequence[str] = (),
             block: int = DEFAULT_BLOCK) -> xr.Dataset:
@@ -370,7 +374,6 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
             f"pass the FDR correction; use at least "
             f"{int(np.ceil(tests / float(alpha)))} permutations"
         )
-    ds = ds.load()
     _check_rewards(ds)
     parts: list[xr.Dataset] = []
     attrs: dict = {}

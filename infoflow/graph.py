@@ -414,9 +414,10 @@ def read_graph(path: str | Path) -> nx.DiGraph:
 
 
 def graphs_by_window(ds: xr.Dataset, window: int, measure: str = "te",
-                     lags: Sequence[int] = (1, 2, 3), history: int = 1, permutations: int = 1000,
-                     alpha: float = 0.05, threshold: float | None = None, seed: int = 0,
-                     lag_test: str = "max", surrogates: str = "auto"
+                     lags: Sequence[int] = (1, 2, 3), history: int | None = None,
+                     permutations: int = 500, alpha: float = 0.05,
+                     threshold: float | None = None, seed: int = 0, lag_test: str = "max",
+                     surrogates: str = "auto", method: str = "multivariate"
                      ) -> list[tuple[int, int, nx.DiGraph]]:
     """One influence graph per consecutive window of ``window`` episodes (training time).
 
@@ -426,7 +427,7 @@ def graphs_by_window(ds: xr.Dataset, window: int, measure: str = "te",
         Trajectories (schema of :mod:`infoflow.trajectory`).
     window : int
         Episodes per window; the last window holds the remainder (it may be shorter).
-    measure, lags, history, permutations, alpha, seed, lag_test, surrogates
+    measure, lags, history, permutations, alpha, seed, lag_test, surrogates, method
         As in :func:`infoflow.analysis.analyze` (one measure).
     threshold : float, optional
         As in :func:`influence_graph`.
@@ -449,6 +450,6 @@ def graphs_by_window(ds: xr.Dataset, window: int, measure: str = "te",
         part = ds.isel(episode=slice(start, stop))
         res = analyze(part, measures=(measure,), lags=lags, history=history,
                       permutations=permutations, alpha=alpha, seed=seed, lag_test=lag_test,
-                      surrogates=surrogates)
+                      surrogates=surrogates, method=method)
         graphs.append((start, stop, influence_graph(res, measure, threshold=threshold)))
     return graphs

@@ -44,7 +44,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy.stats import false_discovery_control
 
 from infoflow._cmi_tests import RowCodes, relabel, row_codes, run_test
 from infoflow.context import DEFAULT_BINS, context_code
@@ -52,6 +51,7 @@ from infoflow.measures._codes import as_actions, infer_n_symbols
 from infoflow.measures._kernels import episode_lengths_of
 from infoflow.measures.mutual_info import mutual_info
 from infoflow.measures.transfer_entropy import check_lags
+from infoflow.significance import fdr_bh
 from infoflow.surrogates import DEFAULT_BLOCK, SurrogatePlan, plan_surrogates
 
 __all__ = ["multivariate_te"]
@@ -354,7 +354,7 @@ def multivariate_te(
     omnibus_sig = np.zeros(n_agents, dtype=bool)
     if tested.any():
         p = omnibus_p[tested]
-        omnibus_sig[tested] = (false_discovery_control(p) <= alpha) if fdr else p <= alpha
+        omnibus_sig[tested] = fdr_bh(p, alpha) if fdr else p <= alpha
     value = np.full((n_agents, n_agents), np.nan)
     p_edge = np.full((n_agents, n_agents), np.nan)
     significant = np.zeros((n_agents, n_agents), dtype=bool)

@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy.stats import false_discovery_control
 
 from infoflow.measures._codes import as_actions, check_bias, infer_n_symbols
 from infoflow.measures._tables import make_xlogx, prepare_codes, run_tables, sums_to_bits
@@ -92,6 +91,8 @@ def fdr_bh(pvalues: Any, alpha: float = 0.05) -> np.ndarray:
         raise ValueError("p-values must lie in [0, 1] (NaN = not tested).")
     out = np.zeros(p.shape, dtype=bool)
     if tested.any():
+        from scipy.stats import false_discovery_control  # scipy.stats takes ~1 s to import
+
         out[tested] = false_discovery_control(p[tested], method="bh") <= alpha
     return out
 

@@ -121,9 +121,38 @@ def open_trajectories(path: str | os.PathLike, check_values: bool = False) -> xr
             f"'{p}' is not a trajectory store: it has no 'action' variable (it has "
             f"{sorted(ds.data_vars)}); pass a store in the infoflow trajectory schema"
         )
-    ds, notes = complete(ds)
+    if p.is_dir() and ds.attrs.get(COMPLETE_CHUNKS) == 1:
+        _check_chunks(p)
+    try:
+        ds, notes = complete(ds)
+    except (OSError, RuntimeError) as err:  # a chunk that does not decode
+        raise TrajectoryError(f"could not read the data of '{p}' ({err}): the store is "
+                              "damaged; restore it or write it again") from err
     ds.encoding[NOTES_KEY] = notes
     return validate(ds, check_values=check_values)
+
+
+#: Store attribute set by :class:`TrajectoryWriter`: every chunk of its arrays is written.
+COMPLETE_CHUNKS = "complete_chunks"
+
+
+def _check_chunks(path: Path) -> None:
+    """TrajectoryError if an array of a :class:`TrajectoryWriter` store lacks a chunk (zarr
+    would silently read its fill value instead of the data). The writer writes every chunk
+    (``write_empty_chunks``), except those of ``policy`` for episodes logged before it was."""
+    import zarr
+
+    group = zarr.open_group(str(path), mode="r")
+    for name, array in group.arrays():
+        if name == "policy":
+            continue
+        missing = array.nchunks - array.nchunks_initialized
+        if missing > 0:
+            raise TrajectoryError(
+                f"'{path}' is damaged: variable '{name}' lacks {missing} of its "
+                f"{array.nchunks} chunk(s), which would read as fill values; restore the store "
+                "or write it again"
+            )
 
 
 def _encoding(ds: xr.Dataset, chunk_episodes: int) -> dict[str, dict]:
@@ -280,7 +309,7 @@ class TrajectoryWriter:
                 self._add_policy()
             ds.attrs = self._store_attrs  # appends rewrite the group's attributes
             ds.to_zarr(self.path, append_dim="episode", consolidated=True,
-                       zarr_format=ZARR_FORMAT)
+                       zarr_format=ZARR_FORMAT, write_empty_chunks=True)
         self.n_episodes += ds.sizes["episode"]
 
     def truncate(self, n_episodes: int) -> None:
@@ -398,13 +427,14 @@ class TrajectoryWriter:
         attrs.update({k: v for k, v in ds.attrs.items() if k not in ("created", "history")})
         attrs.update(self.attrs)
         attrs.update(n_actions=self.n_actions, n_symbols=self.n_symbols)
+        attrs[COMPLETE_CHUNKS] = 1  # every chunk is written: a missing one is damage
         ds.attrs = attrs
         validate(ds, check_values=False)  # the writer's attrs may break the schema
         tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             ds.to_zarr(tmp, mode="w-", encoding=_encoding(ds, self.chunk_episodes),
-                       consolidated=True, zarr_format=ZARR_FORMAT)
+                       consolidated=True, zarr_format=ZARR_FORMAT, write_empty_chunks=True)
             tmp.replace(self.path)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

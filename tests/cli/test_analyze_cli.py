@@ -47,7 +47,7 @@ def test_help(command) -> None:
     assert "Usage: cli " + command in result.output
     if command == "analyze":
         assert "--lag-test [max|each]" in result.output
-        assert "[default: 1000]" in result.output  # --permutations
+        assert "[default: 500]" in result.output  # --permutations
 
 
 def test_analyze_writes_every_file(run_dir, tmp_path) -> None:
@@ -132,6 +132,31 @@ def bad_store(tmp_path: Path) -> Path:
     return tmp_path / "bad.nc"
 
 
+def damaged_store(tmp_path: Path, damage: str) -> Path:
+    """A TrajectoryWriter store whose action chunk is missing or holds garbage."""
+    path = tmp_path / f"{damage}.zarr"
+    ds = synthetic()
+    with TrajectoryWriter(path, agents=list(ds["agent"].values), n_actions=3) as writer:
+        writer.append(ds)
+    chunks = sorted(f for f in (path / "action").rglob("*")
+                    if f.is_file() and f.name[0].isdigit())
+    assert chunks, "the store has no action chunk file"
+    if damage == "missing":
+        chunks[0].unlink()
+    else:
+        chunks[0].write_bytes(b"not a compressed chunk" * 4)
+    return path
+
+
+def nan_reward_store(tmp_path: Path) -> Path:
+    ds = synthetic()
+    reward = np.zeros(ds["action"].shape, dtype=np.float32)
+    reward[3, 7, 1] = np.nan
+    ds["reward"] = (("episode", "step", "agent"), reward)
+    ds.to_netcdf(tmp_path / "nan.nc", engine="scipy")
+    return tmp_path / "nan.nc"
+
+
 def empty_dir(tmp_path: Path) -> Path:
     (tmp_path / "empty").mkdir()
     return tmp_path / "empty"
@@ -153,10 +178,17 @@ def empty_dir(tmp_path: Path) -> Path:
     (["MISSING"], "no trajectory store or file at"),
     (["EMPTY"], "is an empty directory, not a trajectory store"),
     (["BAD"], "length"),
+    (["CHUNK_MISSING"], "is damaged: variable 'action' lacks 1 of its [0-9]+ chunk"),
+    (["CHUNK_GARBAGE"], "could not read the trajectories' data .* the store is damaged"),
+    (["NAN_REWARD"], "'reward' is nan at episode 3, step 7, agent agent_1: rewards must be "
+                     "finite"),
 ])
 def test_analyze_bad_input_exits_2_and_writes_nothing(run_dir, tmp_path, args, message) -> None:
     targets = {"MISSING": tmp_path / "nope", "EMPTY": empty_dir(tmp_path),
-               "BAD": bad_store(tmp_path), "STORE_WITHOUT_INFLUENCE": tmp_path / "plain.nc"}
+               "BAD": bad_store(tmp_path), "STORE_WITHOUT_INFLUENCE": tmp_path / "plain.nc",
+               "CHUNK_MISSING": damaged_store(tmp_path, "missing"),
+               "CHUNK_GARBAGE": damaged_store(tmp_path, "garbage"),
+               "NAN_REWARD": nan_reward_store(tmp_path)}
     synthetic().to_netcdf(targets["STORE_WITHOUT_INFLUENCE"], engine="scipy")
     store = [str(targets.get(a, a)) for a in args if a in targets] or [str(run_dir)]
     options = [a for a in args if a not in targets]
@@ -168,6 +200,27 @@ def test_analyze_bad_input_exits_2_and_writes_nothing(run_dir, tmp_path, args, m
     assert re.search(message, result.output)
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_analyze_refuses_an_out_another_analyze_is_writing(run_dir, tmp_path) -> None:
+    import fcntl
+
+    out = tmp_path / "out"
+    with open(tmp_path / ".out.lock", "w") as held:  # as a running analyze holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = invoke("analyze", run_dir, "--measures", "te", "--out", out)
+    assert result.exit_code == 2
+    assert result.output == (f"Error: another 'infoflow analyze' is writing to {out}; wait for "
+                             "it to finish or pass another --out\n")
+    assert not out.exists()
+
+
+def test_analyze_out_below_a_file_is_one_line(run_dir, tmp_path) -> None:
+    (tmp_path / "file").write_text("x")
+    result = invoke("analyze", run_dir, "--measures", "te", "--out", tmp_path / "file" / "out")
+    assert result.exit_code == 2
+    assert "Error: cannot write --out" in result.output and "pass a writable --out folder" \
+        in result.output and len(result.output.splitlines()) == 1
 
 
 @pytest.mark.parametrize(("args", "message"), [
