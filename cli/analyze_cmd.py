@@ -173,8 +173,9 @@ def default_out(path: Path) -> Path:
                    "any episode (stationary data); circular shifts the source within its "
                    "episode; auto takes blocks, or circular with a note when blocks give too "
                    "few distinct surrogates.")
-@click.option("--block", default=5, show_default=True, type=int,
-              help="Consecutive episodes per block of the blocks surrogates.")
+@click.option("--block", default=2, show_default=True, type=int,
+              help="Consecutive episodes per block of the blocks surrogates (larger blocks: "
+                   "more power on slowly drifting logs, false edges on fast drift).")
 @click.option("--condition", default="", metavar="LIST",
               help="Context every multivariate test conditions on: phase, episode, or logged "
                    "(episode, step) variables such as apples,waste.")

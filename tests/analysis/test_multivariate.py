@@ -250,7 +250,7 @@ def _check_against_reference(acts, res, context=None):
 
 def test_multivariate_values_equal_brute_force_conditional_te():
     acts, _ = ragged_data(0)
-    res = multivariate_te(acts, lags=[1, 2], max_history=2, permutations=100, seed=0)
+    res = multivariate_te(acts, lags=[1, 2], max_history=2, permutations=100, seed=0, block=5)
     assert res.attrs["surrogates"] == "blocks" and res.attrs["context"] == ""
     # the planted parents, so that edges do condition on other selected sources
     edges = {(int(i), int(j)) for i, j in zip(*np.nonzero(res.significant.values), strict=True)}
@@ -378,7 +378,7 @@ def test_value_is_nan_where_the_omnibus_test_fails():
     rng = np.random.default_rng(9)
     acts = rng.integers(0, 3, (10, 60, 6))
     acts[:, 1:, 0] = np.where(rng.random((10, 59)) < 0.9, acts[:, :-1, 1], acts[:, 1:, 0])
-    res = multivariate_te(acts, lags=[1, 2], max_history=2, permutations=100, seed=9)
+    res = multivariate_te(acts, lags=[1, 2], max_history=2, permutations=100, seed=9, block=5)
     assert res.omnibus_p_value.values[2] > 0.05 and not res.omnibus_significant.values[2]
     np.testing.assert_array_equal(np.isfinite(res.value.values), res.significant.values)
     np.testing.assert_array_equal(np.isfinite(res.p_value.values), res.significant.values)
@@ -415,8 +415,11 @@ def test_plan_surrogates_falls_back_to_circular_with_a_note():
     plan = plan_surrogates("auto", np.full(3, 100), 4, 500)
     assert plan.method == "circular" and plan.min_shift == 4
     assert plan.note.startswith("3 episodes give 6 distinct block pairings, fewer than 500")
-    assert plan_surrogates("auto", np.full(10, 100), 4, 500).method == "blocks"
-    assert plan_surrogates("auto", np.full(10, 100), 4, 500).note == ""
+    assert plan_surrogates("auto", np.full(10, 100), 4, 500, block=5).method == "blocks"
+    assert plan_surrogates("auto", np.full(10, 100), 4, 500, block=5).note == ""
+    # the default blocks of 2: 10 episodes give 2**5 = 32 pairings, 20 give 1024
+    assert plan_surrogates("auto", np.full(10, 100), 4, 500).method == "circular"
+    assert plan_surrogates("auto", np.full(20, 100), 4, 500).method == "blocks"
 
 
 @pytest.mark.parametrize(
@@ -557,7 +560,7 @@ def test_multivariate_context_from_dataset():
                      "apples": (("episode", "step"),
                                 np.random.default_rng(7).random(acts.shape[:2]))})
     res = multivariate_te(ds, lags=[1, 2], max_history=2, permutations=100, seed=7,
-                          context=("apples",), context_bins=2)
+                          context=("apples",), context_bins=2, block=5)
     assert res.attrs["context"] == "apples"
     assert _edge_set(res.significant.values) == {(0, 1), (1, 2)}
     with pytest.raises(ValueError, match="no context variable 'pears'; choose among "

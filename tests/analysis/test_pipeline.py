@@ -151,10 +151,15 @@ def test_graphs_by_window() -> None:
         assert set(MV_EDGES) <= set(g.edges(data="te_lag"))
 
 
-def test_independent_data_has_no_edges() -> None:
-    results = analyze(independent_actions(n_agents=5, n_symbols=4, n_episodes=10, n_steps=200),
-                      measures=("te",), permutations=200)
-    assert list(influence_graph(results).edges) == []
+def test_independent_data_has_few_edges() -> None:
+    """Each target's tests run at alpha = 0.05, so chance edges occur at about that rate per
+    target (tests/analysis/test_calibration.py measures it); 5 datasets x 20 pairs here."""
+    false_edges = 0
+    for seed in range(5):
+        ds = independent_actions(n_agents=5, n_symbols=4, n_episodes=20, n_steps=200, seed=seed)
+        results = analyze(ds, measures=("te",), permutations=200, seed=seed)
+        false_edges += len(influence_graph(results).edges)
+    assert false_edges <= 5
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

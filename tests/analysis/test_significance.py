@@ -243,7 +243,8 @@ def test_result_dataset_layout():
     assert each.attrs["lag_test"] == "each"
     assert all(isinstance(v, (str, int, float)) for v in res.attrs.values())  # netCDF-ready
     assert list(res.source.values) == ["0", "1", "2"] and list(res.lag.values) == [1, 2]
-    assert res.attrs["surrogates"] == "blocks" and res.attrs["estimator"] == "miller-madow"
+    # 10 episodes in blocks of 2 give 32 pairings, fewer than 40 permutations: circular shifts
+    assert res.attrs["surrogates"] == "circular" and res.attrs["estimator"] == "miller-madow"
     assert res.attrs["measure"] == "te" and res.attrs["permutations"] == 40
     diag = np.eye(3, dtype=bool)
     assert np.isnan(res.value.values[diag]).all() and not res.significant.values[diag].any()
