@@ -24,7 +24,7 @@ Usage::
 
     python benchmarks/bench_calibration.py                 # Markdown to stdout
     python benchmarks/bench_calibration.py --datasets 100 --power-datasets 50 > /tmp/c.md
-    python benchmarks/bench_calibration.py --classes shared_drift --options default,block=2
+    python benchmarks/bench_calibration.py --classes shared_drift --options default,block=5
 """
 
 from __future__ import annotations
@@ -54,9 +54,9 @@ POWER_EPISODES, POWER_STEPS = 20, 100
 
 #: Settings of the multivariate method tried on every class (label -> keyword arguments).
 OPTIONS: dict[str, dict] = {
-    "default": {},
-    "block=2": {"block": 2},
+    "default": {},  # blocks of 2 neighbouring episodes
     "block=3": {"block": 3},
+    "block=5": {"block": 5},
     "context=phase": {"context": ("phase",)},
     "context=episode": {"context": ("episode",)},
     "circular": {"surrogates": "circular"},
@@ -279,9 +279,9 @@ def main() -> None:
                         help="comma-separated null classes")
     parser.add_argument("--options", default=",".join(OPTIONS),
                         help=f"multivariate settings to try: {', '.join(OPTIONS)}; 'none'")
-    parser.add_argument("--drift-options", default="default,block=2,context=episode,circular",
+    parser.add_argument("--drift-options", default="default,block=5,context=episode,circular",
                         help="multivariate settings of the drift sensitivity table")
-    parser.add_argument("--power-options", default="default,block=2,context=episode,circular",
+    parser.add_argument("--power-options", default="default,block=5,context=episode,circular",
                         help="multivariate settings of the power table")
     args = parser.parse_args()
     classes = [c for c in args.classes.split(",") if c]
