@@ -314,9 +314,8 @@ def multivariate_te(
     notes = [plan.note] if plan.note else []
     if plan.method == "circular" and "phase" not in context:
         context.append("phase")
-        if surrogates == "circular":
-            notes.append("circular shifts move each agent's within-episode trend: the episode "
-                         "phase is added to the conditioning context")
+        notes.append("circular shifts move each agent's within-episode trend: the episode "
+                     "phase is added to the conditioning context")
     ds = data if isinstance(data, xr.Dataset) else None
     ctx, _ = context_code(ds, context, lengths, n_steps, context_bins)
     pb = _Problem(acts, a, lag_arr, max_history, ctx, plan, np.random.default_rng(seed),

@@ -27,8 +27,8 @@ def _max_tv(acts: np.ndarray, part: np.ndarray, n_parts: int, a: int) -> float:
     """Largest TV distance between the marginal of a part (with >= a samples) and the pooled
     marginal; acts and part int [episode, step], -1 invalid."""
     ok = (acts >= 0) & (part >= 0)
-    counts = np.zeros((n_parts, a))
-    np.add.at(counts, (part[ok], acts[ok]), 1)
+    counts = np.bincount(part[ok] * a + acts[ok], minlength=n_parts * a)
+    counts = counts.reshape(n_parts, a).astype(np.float64)
     pooled = counts.sum(0)
     if pooled.sum() == 0:
         return float("nan")

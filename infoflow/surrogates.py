@@ -174,8 +174,7 @@ def plan_surrogates(method: str, lengths: np.ndarray, min_shift: int, permutatio
             "episodes"
         )
     note = (f"{n} episodes give {distinct:.0f} distinct block pairings, fewer than "
-            f"{permutations} permutations: surrogates are circular shifts within episodes, "
-            "conditioned on the episode phase")
+            f"{permutations} permutations: surrogates are circular shifts within episodes")
     return _circular_plan(lengths, min_shift, note)
 
 
