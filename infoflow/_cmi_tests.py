@@ -19,6 +19,8 @@ from infoflow.surrogates import SurrogatePlan, draw_surrogates
 
 __all__ = ["RowCodes", "relabel", "row_codes", "run_test"]
 
+#: Most surrogates drawn per kernel call: bounds memory whatever the number of permutations.
+MAX_BATCH = 512
 #: Values within this distance of the observed statistic count as "null >= observed".
 TIE_TOL = 1e-12
 
@@ -129,7 +131,7 @@ def run_test(rows: RowCodes, cc: np.ndarray, ns: int, lengths: np.ndarray,
     total = np.zeros(n_groups)
     live = np.isfinite(stat)
     xlogx = make_xlogx(codes)
-    batch = max(32, -(-permutations // 8))
+    batch = min(MAX_BATCH, max(32, -(-permutations // 8)))  # memory bounded for any n
     while live.any():
         n_draws = min(batch, permutations - int(drawn[live].max()))
         perm, shift = draw_surrogates(plan, rng, n_draws, lengths)

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from infoflow._cmi_tests import MAX_BATCH
 from infoflow.measures._codes import as_actions, check_bias, infer_n_symbols
 from infoflow.measures._tables import make_xlogx, prepare_codes, run_tables, sums_to_bits
 from infoflow.measures.transfer_entropy import check_lags, other_agents
@@ -245,7 +246,7 @@ def network_inference(
     obs_max = np.where(active, obs, -np.inf).max(axis=-1)  # [target, slot]
     exceed_pair = np.zeros(obs_max.shape, dtype=np.int64)  # max-statistic exceedances
 
-    batch = max(32, -(-permutations // 10))
+    batch = min(MAX_BATCH, max(32, -(-permutations // 10)))  # memory bounded for any n
     while active.any():
         n_draws = min(batch, permutations - int(drawn_s[active].max()))
         perm, shift = draw_surrogates(plan, rng, n_draws, codes.lengths)

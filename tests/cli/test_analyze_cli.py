@@ -169,6 +169,9 @@ def empty_dir(tmp_path: Path) -> Path:
     (["--permutations", "0"], "permutations is 0; pass 1..1000000"),
     (["--lags", "1-100000000"], "holds 100000000 lags; pass at most 32"),
     (["--method", "pairwise"], "Invalid value for '--method'"),
+    (["--condition", "apples"], "no context variable 'apples'; choose among phase, episode"),
+    (["--permutations", "2000000"], "permutations is 2000000; pass 1..1000000"),
+    (["--block", "1"], "block is 1; pass at least 2 episodes per block"),
     (["--lag-test", "min"], "Invalid value for '--lag-test'"),
     (["--surrogates", "shuffle"], "Invalid value for '--surrogates'"),
     (["--measures", "te", "--lags", "200"], r"no te sample at any lag \[200\]: the longest "
