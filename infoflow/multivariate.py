@@ -152,7 +152,7 @@ def _greedy(pb: _Problem, targets: list[int], chosen: dict[int, list[Var]],
                                     active[r].shape)
             chosen[j].append((int(sources[r, c]), int(lags[u])))
             p_of[j].append(float(res["p_value"][r]))
-            if any(active[r].ravel()) and active[r].sum() > 1:
+            if active[r].sum() > 1:  # candidates left for another round
                 still.append(j)
         live = still
     return p_of
