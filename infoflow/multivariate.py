@@ -107,9 +107,10 @@ class _Problem:
         self.lengths = np.zeros(n_episodes, dtype=np.int64)
         for x in acts:
             episode_lengths_of(x, self.lengths)
-        start = max(int(lags.max()), max_history)
-        in_window = np.arange(n_steps)[None, :] >= start
-        self.base = np.where(in_window & (context >= 0), context, -1)  # [episode, step]
+        start = max(int(lags.max()), max_history)  # the one sample window of every estimate
+        self.window = np.broadcast_to(np.where(np.arange(n_steps) >= start, 0, -1),
+                                      (n_episodes, n_steps))  # 0 inside, -1 before
+        self.base = np.where((self.window >= 0) & (context >= 0), context, -1)
         cc = np.where(acts >= 0, acts, a).transpose(1, 2, 0)  # [episode, step, agent]
         beyond = np.arange(n_steps)[None, :] >= self.lengths[:, None]
         cc[beyond] = a
@@ -207,11 +208,7 @@ def _joint_tests(pb: _Problem, items: list[tuple[int, list[Var], list[Var]]]
 
 def _ais(pb: _Problem, j: int, past: list[Var]) -> float:
     """I(X_t ; selected past) in bits over the common sample window (no context)."""
-    n_steps = pb.acts.shape[2]
-    start = max(int(pb.lags.max()), pb.max_history)
-    base = np.where(np.arange(n_steps)[None, :] >= start, 0, -1)
-    base = np.broadcast_to(base, pb.acts.shape[1:])
-    p = _joint(pb.acts, past, base, pb.a)
+    p = _joint(pb.acts, past, pb.window, pb.a)
     x = pb.acts[j].astype(np.int64)
     ok = (p >= 0) & (x >= 0)
     if not ok.any():

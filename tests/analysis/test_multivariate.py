@@ -76,6 +76,18 @@ def shifted(x: np.ndarray, u: int) -> np.ndarray:
     return out
 
 
+def random_draws(rng: np.random.Generator, a: int, shape: tuple[int, int]):
+    """(noise, coin): uniform symbols 0..a-1 and Bernoulli(p) masks of ``shape``, from ``rng``."""
+
+    def noise():
+        return rng.integers(0, a, shape)
+
+    def coin(p):
+        return rng.random(shape) < p
+
+    return noise, coin
+
+
 def planted_network(seed: int, n_episodes: int = 10, n_steps: int = 300, a: int = 4):
     """8 agents, int [episode, step, agent]:
 
@@ -87,12 +99,7 @@ def planted_network(seed: int, n_episodes: int = 10, n_steps: int = 300, a: int 
     """
     rng = np.random.default_rng(seed)
     shape = (n_episodes, n_steps)
-
-    def noise():
-        return rng.integers(0, a, shape)
-
-    def coin(p):
-        return rng.random(shape) < p
+    noise, coin = random_draws(rng, a, shape)
 
     acts = np.zeros((8,) + shape, dtype=np.int64)
     acts[0] = noise()
@@ -116,12 +123,7 @@ def ragged_data(seed: int, a: int = 3, n_episodes: int = 10, n_steps: int = 240)
     agent 1 missing for the last 15 steps of episode 0. int [episode, step, agent]."""
     rng = np.random.default_rng(seed)
     shape = (n_episodes, n_steps)
-
-    def noise():
-        return rng.integers(0, a, shape)
-
-    def coin(p):
-        return rng.random(shape) < p
+    noise, coin = random_draws(rng, a, shape)
 
     acts = np.zeros((5,) + shape, dtype=np.int64)
     acts[1] = noise()
