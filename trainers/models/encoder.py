@@ -33,7 +33,8 @@ class ConvTorso(nn.Module):
         """obs uint8 [B, N, H, W, 3] -> ReLU conv features [B, N, F] (inputs scaled to [0, 1])."""
         b, n, h, w, c = obs.shape
         # one copy to channels-last [B, H, W, N*3], seen as [B, N*3, H, W] (faster grouped conv)
-        x = obs.permute(0, 2, 3, 1, 4).reshape(b, h, w, n * c).float().div_(255.0)
+        x = obs.permute(0, 2, 3, 1, 4).reshape(b, h, w, n * c).to(self.conv.weight.dtype)
+        x = x.div_(255.0)
         y = self.conv(x.permute(0, 3, 1, 2))  # [B, N*C', H', W'] (channels-last memory)
         return torch.relu(y.reshape(b, n, -1))  # [B, N, F]; ReLU after the copy is faster
 

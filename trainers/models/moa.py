@@ -15,7 +15,6 @@ from torch import Tensor, nn
 from trainers.models.encoder import AgentMLP
 from trainers.models.influence import (
     counterfactual_influence,
-    log_softmax,
     one_hot_slots,
     slot_rows,
 )
@@ -83,8 +82,8 @@ class MOAStream(nn.Module):
         logits = self.core.counterfactual(base, own, actions.unsqueeze(-1), cstate,
                                           self.head)  # [B, N, 1, A(v~), (N-1) A]
         logits = logits.view(-1, n, a, n - 1, a)  # [B, N, A(v~), N-1, A]
-        cf_logp = log_softmax(logits.transpose(2, 3))  # [B, N, N-1, A(v~), A]
-        vals = counterfactual_influence(cf_logp, policy_logp.unsqueeze(2),
+        cf_logits = logits.transpose(2, 3)  # [B, N, N-1, A(v~), A]
+        vals = counterfactual_influence(cf_logits, policy_logp.unsqueeze(2),
                                         actions.unsqueeze(-1), kind)  # [B, N, N-1]
         seen = visible.gather(2, self.others.unsqueeze(0).expand(vals.shape[0], -1, -1))
         pairs = torch.full((*vals.shape[:2], n), float("nan"), device=vals.device)  # [B, N, N]

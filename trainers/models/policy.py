@@ -17,7 +17,6 @@ from trainers.models.config import ModelConfig
 from trainers.models.encoder import AgentMLP, ConvTorso, run_mlps
 from trainers.models.influence import (
     counterfactual_influence,
-    log_softmax,
     one_hot_slots,
     slot_rows,
 )
@@ -131,9 +130,9 @@ class AgentsModel(nn.Module):
     def core_state(self, state: dict[str, Tensor]) -> dict[str, Tensor]:
         return {k: state[k] for k in ("h", "c") if k in state}
 
-    def counterfactual_logp(self, gates: Tensor, slots: Tensor,
-                            cstate: dict[str, Tensor]) -> Tensor:
-        """Action log-probs for every value of every slot, from the same core state.
+    def counterfactual_logits(self, gates: Tensor, slots: Tensor,
+                              cstate: dict[str, Tensor]) -> Tensor:
+        """Action logits for every value of every slot, from the same core state.
 
         gates [B, N, G] the actual step's `AgentCore.gates`, slots int [B, N, S]
         -> [B, N, S, V, A].
@@ -141,8 +140,8 @@ class AgentsModel(nn.Module):
         off = self.mlp.out_features
         rows = slot_rows(self.core.input_rows(off, off + self.n_slots * self.slot_size),
                          self.n_slots)  # [N, S, V, G]
-        return log_softmax(self.core.counterfactual(gates, rows, slots, cstate,
-                                                    self.policy_head))  # [B, N, S, V, A]
+        return self.core.counterfactual(gates, rows, slots, cstate,
+                                        self.policy_head)  # [B, N, S, V, A]
 
     # ---- acting --------------------------------------------------------------------------
     @torch.no_grad()
@@ -176,9 +175,9 @@ class AgentsModel(nn.Module):
             logits, values = self.heads(out)
             logp = torch.log_softmax(logits, dim=-1)
             actions = torch.where(self.influencee, sample(logp, generator), first)
-            cf_logp = self.counterfactual_logp(gates, slots, cstate)  # [E, N, K, A, A]
+            cf_logits = self.counterfactual_logits(gates, slots, cstate)  # [E, N, K, A, A]
             vals = counterfactual_influence(
-                cf_logp, logp0[:, self.influencers].unsqueeze(1), slots, div,
+                cf_logits, logp0[:, self.influencers].unsqueeze(1), slots, div,
                 taken=actions.unsqueeze(-1).expand_as(slots))  # [E, N(tgt), K]
             pairs = pairs_from_slots(vals, self.influencers.view(1, 1, -1),
                                      self.influencee.view(1, -1, 1), n)
@@ -200,9 +199,9 @@ class AgentsModel(nn.Module):
                 msg_logits, message_values = self.message_head(out)
                 message_logp = torch.log_softmax(msg_logits, dim=-1)  # [E, N, V]
                 messages = sample(message_logp, generator)
-                cf_logp = self.counterfactual_logp(gates, slots, cstate)  # [E, N, N-1, V, A]
+                cf_logits = self.counterfactual_logits(gates, slots, cstate)  # [E, N, N-1, V, A]
                 src_logp = state["prev_message_logp"][:, self.others]  # [E, N, N-1, V]
-                vals = counterfactual_influence(cf_logp, src_logp, slots, div,
+                vals = counterfactual_influence(cf_logits, src_logp, slots, div,
                                                 taken=actions.unsqueeze(-1).expand_as(slots))
                 pairs = pairs_from_slots(vals, self.others.unsqueeze(0), slots >= 0, n)
                 new_state.update(prev_message=messages, prev_message_logp=message_logp)
