@@ -33,5 +33,5 @@ def machine_description(extra: Sequence[str] = ()) -> str:
     versions, threads) and the UTC date and time, in one line separated by "; "."""
     items = [f"CPU: {cpu_model()}", f"cores: {os.cpu_count()}",
              f"Python {platform.python_version()}", f"NumPy {np.__version__}", *extra,
-             f"{_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC"]
+             f"{_dt.datetime.now(_dt.UTC):%Y-%m-%d %H:%M} UTC"]
     return "; ".join(items)

@@ -105,9 +105,9 @@ def _command_line(ctx: click.Context, out: Path) -> list[str]:
               help="Game (env.game).")
 @click.option("--n-envs", type=int, help="Env copies per worker (env.n_envs).")
 @click.option("--map", "map_path", type=click.Path(dir_okay=False), help="Map file (env.map).")
-@click.option("--model", type=click.Choice(["a3c", "visible_actions", "influence",
-                                            "communication", "moa"]),
-              help="Model kind (model.kind).")
+@click.option("--model", metavar="KIND",
+              help="Model kind (model.kind), e.g. a3c, influence, communication, moa; an "
+              "unknown name lists the registered kinds.")
 @click.option("--core", type=click.Choice(["lstm", "ff"]), help="Recurrent core (model.core).")
 @click.option("--beta", type=float, help="Influence weight (trainer.beta).")
 @click.option("--list-presets", is_flag=True, help="List the presets and exit.")

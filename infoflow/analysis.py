@@ -429,7 +429,7 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
         **attrs,
         "infoflow_version": __version__,
         "source": str(source),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "notes": "; ".join(notes),
     }
     return results

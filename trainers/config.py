@@ -21,7 +21,7 @@ run directory's ``config.toml``), and :func:`load_config` reads it again to the 
 from __future__ import annotations
 
 import dataclasses
-import sys
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -33,11 +33,6 @@ import tomli_w
 from trainers.config_types import build_dataclass, coerce, parse_cli_value, type_hints
 from trainers.envs.config import BoxTrappedConfig, CleanupConfig, HarvestConfig
 from trainers.models.config import ModelConfig
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = [
     "EnvSection",

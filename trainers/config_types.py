@@ -9,17 +9,12 @@ ValueError naming the dotted field, the expected type and the value given.
 from __future__ import annotations
 
 import dataclasses
-import sys
+import tomllib
 import types
 import typing
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = ["type_hints", "coerce", "parse_cli_value", "build_dataclass"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import xarray as xr
@@ -38,7 +38,7 @@ def default_attrs(creator: str = "infoflow.trajectory.from_arrays") -> dict:
     """
     from infoflow import __version__
 
-    created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "schema_version": SCHEMA_VERSION,
         "infoflow_version": __version__,

@@ -113,10 +113,11 @@ def _error_line(result):
 
 
 @pytest.mark.parametrize("bad", ["env.config.n_agents=1", "model.influencers=5",
-                                 "env.config.horizon=0"])
+                                 "env.config.horizon=0", "model.divergence=pmi"])
 def test_config_errors_leave_no_run_directory(tmp_path, bad):
     out = tmp_path / "run"
-    result = run("train", "-p", "quickstart", *TINY, "--model", "influence", "-s", bad,
+    kind = "moa" if bad == "model.divergence=pmi" else "influence"
+    result = run("train", "-p", "quickstart", *TINY, "--model", kind, "-s", bad,
                  "--steps", 40, "--out", out, "--quiet")
     assert result.exit_code == 2, result.output
     _error_line(result)

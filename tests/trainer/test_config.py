@@ -1,7 +1,8 @@
 """Training config: presets, TOML round trip, --set overrides and their errors (SPEC 3)."""
 
-import pytest
 import tomllib
+
+import pytest
 
 from trainers.config import (
     TrainConfig,

@@ -27,7 +27,7 @@ def make(kind, n, div="kl", **kw):
     with torch.no_grad():  # make policies and one-hot inputs matter, so influence is sizeable
         model.policy_head.weight.mul_(200.0)
         model.core.inp.weight[:, model.mlp.out_features:].mul_(4.0)
-        if model.moa is not None:
+        if model.kind == "moa":
             model.moa.head.weight.mul_(20.0)
             model.moa.core.inp.weight[:, model.moa.mlp.out_features:].mul_(4.0)
     return model

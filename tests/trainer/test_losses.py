@@ -150,8 +150,8 @@ def test_rollout_errors():
 
 
 def test_moa_targets_shift_and_masks():
+    from trainers.models.kinds.moa import moa_targets
     from trainers.models.layers import others_index
-    from trainers.models.moa import moa_targets
 
     actions = torch.tensor([[[0, 1]], [[2, 3]], [[1, 1]]])  # [T=3, E=1, N=2]
     done = torch.tensor([[False], [True], [False]])  # episode ends after step 1

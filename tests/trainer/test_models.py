@@ -179,7 +179,7 @@ def test_per_agent_grad_clipping():
     ({"kind": "ppo"}, "kind"), ({"core": "gru"}, "core"), ({"divergence": "tv"}, "divergence"),
     ({"fc_sizes": ()}, "fc_sizes"), ({"gamma": 1.5}, "gamma"), ({"vocab_size": 1}, "vocab_size"),
     ({"influence_clip": 0.0}, "influence_clip"), ({"entropy_coef": -1.0}, "entropy_coef"),
-    ({"kind": "moa", "divergence": "pmi"}, "pmi"), ({"reward": "x"}, "reward"),
+    ({"reward": "x"}, "reward"),
 ])
 def test_config_errors_name_the_field(kw, match):
     with pytest.raises(ValueError, match=match):
@@ -195,6 +195,8 @@ def test_model_errors():
         AgentsModel(ModelConfig(conv_kernel=9), 3, A, OBS)
     with pytest.raises(ValueError, match="at least 2 agents"):
         AgentsModel(ModelConfig(kind="moa"), 1, A, OBS)
+    with pytest.raises(ValueError, match="divergence='pmi' is not available for kind='moa'"):
+        AgentsModel(ModelConfig(kind="moa", divergence="pmi"), 3, A, OBS)
     model = make("moa")
     with pytest.raises(ValueError, match="visible"):
         model.act(random_obs(1), model.initial_state(1))

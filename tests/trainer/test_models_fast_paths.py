@@ -12,9 +12,10 @@ import torch
 from trainers.losses import moa_cross_entropy, n_step_returns, policy_value_entropy
 from trainers.models import MODEL_KINDS, AgentsModel, ModelConfig
 from trainers.models.influence import counterfactual_pre
+from trainers.models.kinds.base import previous
+from trainers.models.kinds.moa import MOA, moa_targets
 from trainers.models.layers import AgentCore, AgentLinear, agent_major_linear, to_agent_last
-from trainers.models.learner import previous, unroll, unroll_agent_major
-from trainers.models.moa import moa_targets
+from trainers.models.learner import unroll, unroll_agent_major
 from trainers.models.synthetic import random_rollout
 
 torch.set_num_threads(1)
@@ -87,14 +88,14 @@ def reference_loss(model, rollout, beta):
                                                  done)[..., model.others],
              "communication": lambda: previous(rollout.messages, state0.get("prev_message"),
                                                done)[..., model.others],
-             "influence": lambda: model.influencer_slots(rollout.actions)}.get(kind)
+             "influence": lambda: model.variant.influencer_slots(model, rollout.actions)}.get(kind)
     slots = None if slots is None else slots().flatten(0, 1)
     pre = model.core.input_proj(model.core_input(z, slots)).unflatten(0, te)
     out = unroll(model.core, pre, model.core_state(state0), done)
     logits, values = model.heads(out.flatten(0, 1))
     logits, values = logits.unflatten(0, te), values.unflatten(0, te)
     e, c = rollout.rewards, rollout.influence
-    reward = cfg.alpha * e + beta * c if kind in ("influence", "moa") else e
+    reward = cfg.alpha * e + beta * c if model.variant.learns_from_influence else e
     returns = n_step_returns(reward, rollout.bootstrap_value, done, rollout.truncated, cfg.gamma)
     pv = policy_value_entropy(logits, rollout.actions, values, returns)
     total = (pv["policy"] + cfg.value_coef * pv["value"] - cfg.entropy_coef * pv["entropy"]).sum()
@@ -107,7 +108,7 @@ def reference_loss(model, rollout, beta):
         total = total + cfg.message_loss_weight * (
             mv["policy"] + cfg.value_coef * mv["value"]
             - cfg.message_entropy_coef * mv["entropy"]).sum()
-    if kind == "moa":
+    if isinstance(model.variant, MOA):  # moa and the kinds built on it
         moa = model.moa
         mpre = moa.pre(z_moa[0], rollout.actions.flatten(0, 1)).unflatten(0, te)
         mout = unroll(moa.core, mpre, moa.core_state(state0), done)

@@ -45,9 +45,11 @@ def test_two_ray_workers_fill_the_run_directory_and_resume(tmp_path, local_ray):
     assert int(ckpt["worker_steps"].sum()) == ckpt["agent_steps"] >= 4 * EPISODE
     assert all(torch.isfinite(v).all() for v in ckpt["model"].values())
     ds = validate(open_trajectories(tmp_path / "run" / "trajectories.zarr"))
-    assert ds.sizes["episode"] >= 4
+    # two workers share the budget unevenly under load, and a worker's unfinished last episode
+    # is not logged: between 2 and 4 whole episodes, and store, metrics and checkpoint agree
+    assert 2 <= ds.sizes["episode"] == sum(ckpt["episodes"]) <= 4
     lines = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
-    assert len(lines) >= 1 + 4
+    assert len(lines) == 1 + sum(ckpt["episodes"])
 
 
 def test_too_many_workers_for_the_cluster_is_a_clear_error(tmp_path, local_ray):

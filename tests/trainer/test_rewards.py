@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from trainers.models import ModelConfig, RewardShaper, inequity_aversion, prosocial
+from trainers.models import ModelConfig, inequity_aversion, prosocial, reward_shaper
 
 
 def test_prosocial_hand_case():
@@ -25,7 +25,7 @@ def test_inequity_aversion_hand_case():
 
 def test_shaper_smooths_and_resets_at_episode_end():
     cfg = ModelConfig(reward="inequity_aversion", ia_smoothing=0.5)
-    shaper = RewardShaper(cfg, n_envs=2, n_agents=2)
+    shaper = reward_shaper(cfg, n_envs=2, n_agents=2)
     step1 = shaper(torch.tensor([[1.0, 0.0], [0.0, 0.0]]), torch.tensor([False, False]))
     assert step1[0].tolist() == pytest.approx([1.0 - 0.05, -5.0])
     # step 2, env 0: trace (1.5, 0) -> agent 1 envies 1.5; ends after this step in env 0
@@ -37,8 +37,8 @@ def test_shaper_smooths_and_resets_at_episode_end():
 
 def test_shaper_env_and_prosocial():
     r = torch.tensor([[1.0, 2.0]])
-    assert torch.equal(RewardShaper(ModelConfig(), 1, 2)(r), r)
-    pro = RewardShaper(ModelConfig(reward="prosocial", prosocial_eta=0.5), 1, 2)(r)
+    assert torch.equal(reward_shaper(ModelConfig(), 1, 2)(r), r)
+    pro = reward_shaper(ModelConfig(reward="prosocial", prosocial_eta=0.5), 1, 2)(r)
     assert pro.tolist()[0] == pytest.approx([2.0, 2.5])
     with pytest.raises(ValueError, match="rewards has shape"):
-        RewardShaper(ModelConfig(), 2, 2)(r)
+        reward_shaper(ModelConfig(), 2, 2)(r)

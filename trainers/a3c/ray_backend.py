@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from trainers.a3c.parameters import ParameterLink, SharedParameters
 from trainers.a3c.worker import EpisodeResult, Worker
@@ -53,17 +54,14 @@ def require_ray():
 
 def _flat(params) -> np.ndarray:
     """Parameters -> one float32 vector (what travels between actors)."""
-    return torch.cat([p.detach().reshape(-1) for p in params]).numpy()
+    return parameters_to_vector([p.detach() for p in params]).numpy()
 
 
 def _load_flat(model: nn.Module, flat: np.ndarray) -> None:
     """Copy a vector from `_flat` into ``model``'s parameters."""
     src = torch.from_numpy(np.array(flat, copy=True))  # object-store arrays are read-only
-    offset = 0
     with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(src[offset:offset + p.numel()].view_as(p))
-            offset += p.numel()
+        vector_to_parameters(src, model.parameters())
 
 
 def _build(cfg: TrainConfig, meta: dict[str, Any]):

@@ -1,4 +1,4 @@
-"""Shared optimisers for A3C: RMSprop and Adam whose state lives in shared memory.
+"""Shared optimisers for A3C: torch's RMSprop and Adam with their state in shared memory.
 
 Every worker process holds an optimiser object over the *shared* parameters; because the
 state tensors (running averages, step counts) are allocated up front and moved to shared
@@ -24,7 +24,13 @@ __all__ = ["SharedOptimizer", "SharedRMSprop", "SharedAdam", "make_optimizer"]
 
 
 class SharedOptimizer(torch.optim.Optimizer):
-    """Base class: allocates the state eagerly so that it can be shared between processes."""
+    """Mixin for a torch optimiser whose state is allocated up front, so it can be shared.
+
+    torch's optimisers create their state on the first step; here it is created at
+    construction with exactly the tensors torch would create (zero ``step`` and moments), so
+    :meth:`share_memory` can move it to shared memory before the workers start, and torch's
+    own update (in place on those tensors) does the rest.
+    """
 
     _state_names: tuple[str, ...] = ()
 
@@ -51,8 +57,8 @@ class SharedOptimizer(torch.optim.Optimizer):
             group["lr"] = lr
 
 
-class SharedRMSprop(SharedOptimizer):
-    """RMSprop (not centred, no momentum) with shared state.
+class SharedRMSprop(SharedOptimizer, torch.optim.RMSprop):
+    """torch's RMSprop (not centred, no momentum) with shared state.
 
     Parameters
     ----------
@@ -73,26 +79,12 @@ class SharedRMSprop(SharedOptimizer):
         if lr < 0 or not 0.0 <= alpha < 1.0 or eps <= 0:
             raise ValueError(f"RMSprop needs lr >= 0, 0 <= alpha < 1, eps > 0 (got {lr}, "
                              f"{alpha}, {eps})")
-        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps})
+        torch.optim.RMSprop.__init__(self, params, lr=lr, alpha=alpha, eps=eps)
         self._init_state()
 
-    @torch.no_grad()
-    def step(self, closure=None):  # noqa: D102
-        for group in self.param_groups:
-            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                state["step"] += 1
-                sq = state["square_avg"]
-                sq.mul_(alpha).addcmul_(p.grad, p.grad, value=1.0 - alpha)
-                p.addcdiv_(p.grad, sq.sqrt().add_(eps), value=-lr)
-        return None
 
-
-class SharedAdam(SharedOptimizer):
-    """Adam with shared state (first and second moments, step count).
+class SharedAdam(SharedOptimizer, torch.optim.Adam):
+    """torch's Adam with shared state (first and second moments, step count).
 
     Parameters
     ----------
@@ -113,26 +105,8 @@ class SharedAdam(SharedOptimizer):
         if lr < 0 or not all(0.0 <= b < 1.0 for b in betas) or eps <= 0:
             raise ValueError(f"Adam needs lr >= 0, 0 <= betas < 1, eps > 0 (got {lr}, "
                              f"{betas}, {eps})")
-        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps})
+        torch.optim.Adam.__init__(self, params, lr=lr, betas=tuple(betas), eps=eps)
         self._init_state()
-
-    @torch.no_grad()
-    def step(self, closure=None):  # noqa: D102
-        for group in self.param_groups:
-            lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                state["step"] += 1
-                t = float(state["step"])
-                m, v = state["exp_avg"], state["exp_avg_sq"]
-                m.mul_(b1).add_(p.grad, alpha=1.0 - b1)
-                v.mul_(b2).addcmul_(p.grad, p.grad, value=1.0 - b2)
-                step_size = lr / (1.0 - b1**t)
-                denom = (v / (1.0 - b2**t)).sqrt_().add_(eps)
-                p.addcdiv_(m, denom, value=-step_size)
-        return None
 
 
 def make_optimizer(params: Iterable[torch.Tensor], name: str, lr: float, *,

@@ -67,13 +67,17 @@ class TrainSummary:
 
 def influence_divergence(cfg: TrainConfig) -> str | None:
     """What the logged ``influence`` holds (kl, jsd, pmi); None without an influence reward."""
-    with_influence = cfg.model.kind in ("influence", "communication", "moa")
-    return cfg.model.divergence if with_influence else None
+    from trainers.models import kind_class
+
+    kind = kind_class(cfg.model.kind)
+    return kind.pair_measure(cfg.model) if kind.computes_influence else None
 
 
 def n_symbols(cfg: TrainConfig) -> int:
     """Message vocabulary size logged in the store (0 without communication)."""
-    return cfg.model.vocab_size if cfg.model.kind == "communication" else 0
+    from trainers.models import kind_class
+
+    return kind_class(cfg.model.kind).message_symbols(cfg.model)
 
 
 def build_model(cfg: TrainConfig, n_agents: int, n_actions: int, obs_shape: tuple[int, ...]):

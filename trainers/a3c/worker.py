@@ -113,17 +113,17 @@ class Worker:
 
     def __init__(self, rank: int, cfg: TrainConfig, model, link: ParameterLink | None = None,
                  episode: int = 0, log_all: bool = False) -> None:
-        from trainers.models import RewardShaper
+        from trainers.models import reward_shaper
 
         self.rank, self.cfg, self.episode = rank, cfg, episode
         self.model, self.link = model, link
         self.env = build_env(cfg, seed=episode_seed(cfg.trainer.seed, rank, episode))
         self.E, self.N, self.A = self.env.n_envs, self.env.n_agents, self.env.n_actions
-        self._shaper_cls = RewardShaper
+        self._shaper_cls = reward_shaper
         self.generator = torch.Generator()
         self.log_all = log_all
-        self.with_messages = cfg.model.kind == "communication"
-        self.with_influence = cfg.model.kind in ("influence", "communication", "moa")
+        self.with_messages = model.variant.sends_messages
+        self.with_influence = model.variant.computes_influence
         self.frames: list[np.ndarray] | None = None  # set to a list to capture copy 0's frames
         # this worker's agent steps (a resumed run's count; all of them when link is None)
         self._steps = link.count(rank, 0) if link is not None else 0

@@ -10,7 +10,14 @@ from dataclasses import dataclass
 
 __all__ = ["MODEL_KINDS", "CORES", "DIVERGENCES", "REWARD_KINDS", "ModelConfig"]
 
-MODEL_KINDS = ("a3c", "visible_actions", "influence", "communication", "moa")
+MODEL_KINDS = {  # model.kind -> the class implementing it (trainers.models.kinds.base.ModelKind)
+    "a3c": "trainers.models.kinds.a3c:A3C",
+    "visible_actions": "trainers.models.kinds.visible_actions:VisibleActions",
+    "influence": "trainers.models.kinds.basic_influence:BasicInfluence",
+    "communication": "trainers.models.kinds.communication:Communication",
+    "moa": "trainers.models.kinds.moa:MOA",
+    "social_curiosity": "trainers.models.kinds.social_curiosity:SocialCuriosity",
+}
 CORES = ("lstm", "ff")
 DIVERGENCES = ("kl", "jsd", "pmi")
 REWARD_KINDS = ("env", "prosocial", "inequity_aversion")
@@ -21,7 +28,8 @@ class ModelConfig:
     """Every knob of the agents' model. Units and ranges in the comment after each field."""
 
     kind: str = "a3c"
-    """model: "a3c" | "visible_actions" | "influence" | "communication" | "moa"."""
+    """model: "a3c" | "visible_actions" | "influence" | "communication" | "moa" | any kind
+    registered in `MODEL_KINDS`."""
     core: str = "lstm"
     """recurrent core: "lstm" (paper) | "ff" (one feed-forward ReLU layer of `hidden_size`)."""
     conv_channels: int = 6
@@ -87,8 +95,8 @@ class ModelConfig:
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field and how to fix it."""
-        choices = {"kind": MODEL_KINDS, "core": CORES, "divergence": DIVERGENCES,
-                   "reward": REWARD_KINDS}
+        choices = {"kind": tuple(MODEL_KINDS), "core": CORES, "divergence": DIVERGENCES,
+                   "reward": tuple(REWARD_KINDS)}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"ModelConfig.{name}={getattr(self, name)!r} is unknown; "
@@ -118,9 +126,6 @@ class ModelConfig:
         if self.influence_clip is not None and self.influence_clip <= 0:
             raise ValueError(f"ModelConfig.influence_clip={self.influence_clip} must be > 0, "
                              "or None for no clipping")
-        if self.kind == "moa" and self.divergence == "pmi":
-            raise ValueError("ModelConfig.divergence='pmi' needs the influencee's taken action, "
-                             "which the MOA only predicts (t+1); use divergence='kl' or 'jsd'")
 
     def influencer_indices(self, n_agents: int) -> tuple[int, ...]:
         """Resolve `influencers` for `n_agents` agents; ValueError when the set is not 1..N-1."""

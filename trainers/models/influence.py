@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["log_softmax", "divergence", "counterfactual_influence", "counterfactual_pre",
-           "one_hot_slots", "slot_base", "slot_rows"]
+           "one_hot_slots", "pairs_from_slots", "slot_base", "slot_rows"]
 
 
 def log_softmax(x: Tensor) -> Tensor:
@@ -129,3 +129,20 @@ def counterfactual_pre(pre: Tensor, rows: Tensor, actual: Tensor) -> Tensor:
     every other slot at its actual value.
     """
     return slot_base(pre, rows, actual).unsqueeze(3) + rows.unsqueeze(0)  # [B, N, S, V, G]
+
+
+def pairs_from_slots(vals: Tensor, sources: Tensor, valid: Tensor, n_agents: int) -> Tensor:
+    """Scatter per-slot influence into pairs.
+
+    vals [B, N(target), S] influence of slot s on target j; sources int [N, S] or [B, N, S] the
+    source agent of each slot; valid bool broadcastable to vals. Returns [B, N(source), N(target)]
+    with NaN where no valid slot maps to the pair.
+    """
+    b, n, s = vals.shape
+    src = sources.expand(b, n, s)  # [B, N(target), S]
+    out = torch.full((b, n_agents, n), float("nan"), device=vals.device)  # [B, N(src), N(tgt)]
+    tgt = torch.arange(n, device=vals.device).view(1, n, 1).expand(b, n, s)
+    bi = torch.arange(b, device=vals.device).view(b, 1, 1).expand(b, n, s)
+    keep = valid.expand(b, n, s)
+    out[bi[keep], src[keep], tgt[keep]] = vals[keep]
+    return out

@@ -2,26 +2,24 @@
 
 The rollout is replayed from the recurrent state saved at its start: conv and FC layers run over
 all T*E observations at once, only the core steps over T, and the state is reset with a
-(1 - done[t]) mask after each step, exactly as during acting.
+(1 - done[t]) mask after each step, exactly as during acting. The model kind supplies the core's
+slot inputs, extra recurrent streams, the action head's reward and its extra loss terms.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
-from trainers.losses import moa_cross_entropy, n_step_returns, policy_value_entropy
+from trainers.losses import n_step_returns, policy_value_entropy
+from trainers.models.kinds.base import ModelKind, Replay
 from trainers.models.layers import AgentCore, agent_major_linear
-from trainers.models.moa import MOAStream, moa_targets
+from trainers.models.network import AgentsNetwork
 from trainers.models.rollout import LossOutput, Rollout
 
-if TYPE_CHECKING:
-    from trainers.models.policy import AgentsModel
-
-__all__ = ["rollout_loss", "unroll", "unroll_agent_major", "previous"]
+__all__ = ["rollout_loss", "unroll", "unroll_agent_major"]
 
 
 def unroll(core: AgentCore, pre: Tensor, state: dict[str, Tensor], done: Tensor) -> Tensor:
@@ -69,104 +67,61 @@ def unroll_agent_major(cores: Sequence[AgentCore], pres: Sequence[Tensor],
     return list(out.split([core.n_agents for core in cores], dim=0))
 
 
-def previous(values: Tensor, first: Tensor, done: Tensor) -> Tensor:
-    """Values of the previous step: int [T, E, N] -> [T, E, N]; -1 after an episode's end.
-
-    first int [E, N] is the previous value before step 0 (from the start state).
-    """
-    prev = torch.cat([first.unsqueeze(0), values[:-1]], dim=0)  # [T, E, N]
-    ended = torch.cat([torch.zeros_like(done[:1]), done[:-1]], dim=0).unsqueeze(-1)  # [T, E, 1]
-    return torch.where(ended, torch.full_like(prev, -1), prev)
-
-
-def _check(rollout: Rollout, model: AgentsModel) -> None:
+def _check(rollout: Rollout, net: AgentsNetwork, kind: ModelKind) -> None:
     t_len, n_envs = rollout.actions.shape[:2]
-    n = model.n_agents
-    want = {"obs": (t_len, n_envs, n, *model.obs_shape), "actions": (t_len, n_envs, n),
+    n = net.n_agents
+    want = {"obs": (t_len, n_envs, n, *net.obs_shape), "actions": (t_len, n_envs, n),
             "rewards": (t_len, n_envs, n), "influence": (t_len, n_envs, n),
             "visible": (t_len, n_envs, n, n), "done": (t_len, n_envs),
-            "truncated": (t_len, n_envs), "bootstrap_value": (n_envs, n)}
-    if model.kind == "communication":
-        want.update(messages=(t_len, n_envs, n), bootstrap_message_value=(n_envs, n))
+            "truncated": (t_len, n_envs), "bootstrap_value": (n_envs, n),
+            **kind.rollout_fields(t_len, n_envs)}
     for name, shape in want.items():
         x = getattr(rollout, name)
         if x is None:
-            raise ValueError(f"Rollout.{name} is None; the {model.kind!r} model needs it {shape}")
+            raise ValueError(f"Rollout.{name} is None; the {kind.name!r} model needs it {shape}")
         if tuple(x.shape) != shape:
             raise ValueError(f"Rollout.{name} has shape {tuple(x.shape)}, expected {shape}")
 
 
-def rollout_loss(model: AgentsModel, rollout: Rollout, beta: float = 0.0) -> LossOutput:
+def rollout_loss(net: AgentsNetwork, kind: ModelKind, rollout: Rollout,
+                 beta: float = 0.0) -> LossOutput:
     """A3C loss of one rollout for every agent (sum over agents of per-agent means over T, E).
 
-    Rewards: action head `alpha*e + beta*c` for influence/moa, `e` otherwise; communication's
-    message head `alpha*e + beta*c`. Terms: policy, value, entropy (+ message_*, moa, moa_accuracy),
-    extrinsic_reward and influence_reward (means per agent-step), all detached.
+    The action head learns from ``kind.action_reward`` (e, or alpha*e + beta*c); the kind adds
+    its own terms (`ModelKind.loss_terms`). Logged terms: policy, value, entropy,
+    extrinsic_reward and influence_reward (means per agent-step), return, and the kind's; all
+    detached.
     """
-    _check(rollout, model)
-    cfg, kind = model.cfg, model.kind
+    _check(rollout, net, kind)
+    cfg = net.cfg
     t_len, n_envs, n = rollout.actions.shape
     done, state0 = rollout.done, rollout.state
-    z, *z_moa = model.encode(rollout.obs.flatten(0, 1))  # [T*E, N, fc] each stream
-    if kind == "visible_actions":
-        slots = previous(rollout.actions, state0["prev_action"], done)[..., model.others]
-    elif kind == "communication":
-        slots = previous(rollout.messages, state0["prev_message"], done)[..., model.others]
-    elif kind == "influence":
-        slots = model.influencer_slots(rollout.actions)  # [T, E, N, K]
-    else:
-        slots = None
+    z, *streams = net.encode(rollout.obs.flatten(0, 1), kind.streams(net))  # [T*E, N, fc] each
+    slots = kind.replay_slots(net, rollout)  # [T, E, N, S] or None
     slots = None if slots is None else slots.flatten(0, 1)  # [T*E, N, S]
     # agent-major from here: [N, T, E, ...] keeps every per-agent matmul on contiguous blocks
-    pre = model.core.input_proj_agent_major(model.core_input(z, slots))  # [N, T*E, G]
-    cores, pres, states = [model.core], [pre.view(n, t_len, n_envs, -1)], [model.core_state(state0)]
-    if kind == "moa":  # the MOA core steps together with the policy core (one cell of 2N agents)
-        mpre = model.moa.core.input_proj_agent_major(
-            model.moa.inputs(z_moa[0], rollout.actions.flatten(0, 1)))  # [N, T*E, G]
-        cores.append(model.moa.core)
-        pres.append(mpre.view(n, t_len, n_envs, -1))
-        states.append(model.moa.core_state(state0))
-    out, *mout = unroll_agent_major(cores, pres, states, done)  # [N, T, E, H] each
-    logits = agent_major_linear(out, model.policy_head).permute(1, 2, 0, 3)  # [T, E, N, A]
-    values = agent_major_linear(out, model.value_head).squeeze(-1).permute(1, 2, 0)  # [T, E, N]
+    pre = net.core.input_proj_agent_major(net.core_input(z, slots))  # [N, T*E, G]
+    cores, pres, states = [net.core], [pre.view(n, t_len, n_envs, -1)], [net.core_state(state0)]
+    for core, core_pre, core_state in kind.replay_cores(net, streams, rollout):
+        cores.append(core)
+        pres.append(core_pre.view(n, t_len, n_envs, -1))
+        states.append(core_state)
+    out, *extra_outs = unroll_agent_major(cores, pres, states, done)  # [N, T, E, H] each
+    logits = agent_major_linear(out, net.policy_head).permute(1, 2, 0, 3)  # [T, E, N, A]
+    values = agent_major_linear(out, net.value_head).squeeze(-1).permute(1, 2, 0)  # [T, E, N]
 
     e, c = rollout.rewards, rollout.influence
-    learns_influence = kind in ("influence", "moa")
-    reward = cfg.alpha * e + beta * c if learns_influence else e
-    returns = n_step_returns(reward, rollout.bootstrap_value, done, rollout.truncated, cfg.gamma,
-                             rollout.final_values)
+    returns = n_step_returns(kind.action_reward(e, c, beta), rollout.bootstrap_value, done,
+                             rollout.truncated, cfg.gamma, rollout.final_values)
     pv = policy_value_entropy(logits, rollout.actions, values, returns)  # each [N]
     total = (pv["policy"] + cfg.value_coef * pv["value"] - cfg.entropy_coef * pv["entropy"]).sum()
     terms = {"policy": pv["policy"].sum(), "value": pv["value"].sum(),
              "entropy": pv["entropy"].mean(), "extrinsic_reward": e.mean(),
              "influence_reward": c.mean(), "return": returns.mean()}
     outputs = {"probs": logits.detach().softmax(-1), "values": values.detach()}
-
-    if kind == "communication":
-        msg_logits, msg_values = model.message_head.agent_major(out)  # [N, T, E, V], [N, T, E]
-        msg_logits, msg_values = msg_logits.permute(1, 2, 0, 3), msg_values.permute(1, 2, 0)
-        msg_returns = n_step_returns(cfg.alpha * e + beta * c, rollout.bootstrap_message_value,
-                                     done, rollout.truncated, cfg.gamma,
-                                     rollout.final_message_values)
-        mv = policy_value_entropy(msg_logits, rollout.messages, msg_values, msg_returns)
-        total = total + cfg.message_loss_weight * (
-            mv["policy"] + cfg.value_coef * mv["value"]
-            - cfg.message_entropy_coef * mv["entropy"]).sum()
-        terms.update(message_policy=mv["policy"].sum(), message_value=mv["value"].sum(),
-                     message_entropy=mv["entropy"].mean())
-        outputs["message_probs"] = msg_logits.detach().softmax(-1)
-
-    if kind == "moa":
-        moa: MOAStream = model.moa
-        moa_logits = agent_major_linear(mout[0], moa.head).view(n, t_len, n_envs, n - 1, -1)
-        moa_logits = moa_logits.permute(1, 2, 0, 3, 4)  # [T, E, N, N-1, A]
-        targets, mask = moa_targets(rollout.actions, done, rollout.visible, model.others,
-                                    rollout.next_actions, rollout.next_visible,
-                                    cfg.moa_visible_only)  # [T, E, N, N-1]
-        ce, accuracy = moa_cross_entropy(moa_logits, targets, mask)  # [N], scalar
-        total = total + cfg.moa_loss_weight * ce.sum()
-        terms.update(moa=ce.sum(), moa_accuracy=accuracy)
-        outputs["moa_probs"] = moa_logits.detach().softmax(-1)
-
-    return LossOutput(total=total, terms={k: v.detach() for k, v in terms.items()},
+    extra = kind.loss_terms(net, Replay(rollout=rollout, out=out, extra_outs=extra_outs,
+                                        streams=streams, beta=beta))
+    terms.update(extra.terms)
+    outputs.update(extra.outputs)
+    return LossOutput(total=total + extra.total, terms={k: v.detach() for k, v in terms.items()},
                       outputs=outputs)

@@ -18,7 +18,8 @@ from torch import Tensor
 
 from trainers.models.config import ModelConfig
 
-__all__ = ["prosocial", "inequity_aversion", "RewardShaper"]
+__all__ = ["prosocial", "inequity_aversion", "reward_shaper", "EnvReward", "Prosocial",
+           "InequityAversion", "SHAPERS"]
 
 
 def prosocial(rewards: Tensor, eta: float) -> Tensor:
@@ -45,30 +46,61 @@ def inequity_aversion(rewards: Tensor, smoothed: Tensor, alpha: float, beta: flo
     return rewards - (alpha * envy + beta * guilt) / (n - 1)
 
 
-class RewardShaper:
-    """Stateful extrinsic-reward transform chosen by `ModelConfig.reward`.
+class EnvReward:
+    """The environment's rewards unchanged; the protocol of every reward shaping.
 
-    ``shaped = shaper(rewards[E, N], done[E])``: "env" returns the rewards unchanged; "prosocial"
-    and "inequity_aversion" as in the module docstring. `done` marks envs whose episode ended at
-    this step: their smoothed trace restarts after this step.
+    ``shaped = shaper(rewards[E, N], done[E])``; `done` marks envs whose episode ended at this
+    step (a stateful shaping restarts there).
     """
+
+    name = "env"
 
     def __init__(self, cfg: ModelConfig, n_envs: int, n_agents: int,
                  device: torch.device | str = "cpu") -> None:
-        self.cfg = cfg
-        self.trace = torch.zeros(n_envs, n_agents, device=device)  # [E, N] smoothed rewards
+        self.cfg, self.shape = cfg, (n_envs, n_agents)
 
     def __call__(self, rewards: Tensor, done: Tensor | None = None) -> Tensor:
-        if tuple(rewards.shape) != tuple(self.trace.shape):
+        if tuple(rewards.shape) != self.shape:
             raise ValueError(f"rewards has shape {tuple(rewards.shape)}, expected "
-                             f"{tuple(self.trace.shape)} [E, N]")
+                             f"{self.shape} [E, N]")
+        return self.shape_rewards(rewards, done)
+
+    def shape_rewards(self, rewards: Tensor, done: Tensor | None) -> Tensor:
+        return rewards
+
+
+class Prosocial(EnvReward):
+    """Each agent also gets eta times the others' rewards (`prosocial`)."""
+
+    name = "prosocial"
+
+    def shape_rewards(self, rewards: Tensor, done: Tensor | None) -> Tensor:
+        return prosocial(rewards, self.cfg.prosocial_eta)
+
+
+class InequityAversion(EnvReward):
+    """Envy and guilt on smoothed rewards (`inequity_aversion`); the trace restarts per episode."""
+
+    name = "inequity_aversion"
+
+    def __init__(self, cfg: ModelConfig, n_envs: int, n_agents: int,
+                 device: torch.device | str = "cpu") -> None:
+        super().__init__(cfg, n_envs, n_agents, device)
+        self.trace = torch.zeros(n_envs, n_agents, device=device)  # [E, N] smoothed rewards
+
+    def shape_rewards(self, rewards: Tensor, done: Tensor | None) -> Tensor:
         cfg = self.cfg
-        if cfg.reward == "env":
-            return rewards
-        if cfg.reward == "prosocial":
-            return prosocial(rewards, cfg.prosocial_eta)
         self.trace = cfg.ia_smoothing * self.trace + rewards
         shaped = inequity_aversion(rewards, self.trace, cfg.ia_alpha, cfg.ia_beta)
         if done is not None:
             self.trace = self.trace * (~done.to(self.trace.device)).to(self.trace.dtype)[:, None]
         return shaped
+
+
+SHAPERS = {cls.name: cls for cls in (EnvReward, Prosocial, InequityAversion)}
+
+
+def reward_shaper(cfg: ModelConfig, n_envs: int, n_agents: int,
+                 device: torch.device | str = "cpu") -> EnvReward:
+    """The reward shaping chosen by ``cfg.reward`` for E env copies of N agents."""
+    return SHAPERS[cfg.reward](cfg, n_envs, n_agents, device)

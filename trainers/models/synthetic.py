@@ -53,7 +53,7 @@ def random_rollout(model: AgentsModel, n_steps: int, n_envs: int, seed: int = 0,
             state = model.reset_state(state, done[t])
             if t + 1 < n_steps:
                 out = model.act(obs[t + 1], state, visible[t + 1], g)
-    comm = model.kind == "communication"
+    comm = model.variant.sends_messages
     return Rollout(obs=obs[:-1], actions=torch.stack(actions), rewards=rewards,
                    influence=torch.stack(influence), visible=visible[:-1], done=done,
                    truncated=truncated, state=start, bootstrap_value=out.values,
