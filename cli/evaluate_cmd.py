@@ -6,19 +6,52 @@ from pathlib import Path
 
 import click
 
+# the limits, without importing torch (--help stays instant)
+MAX_EPISODES = 10_000  # = trainers.a3c.evaluate.MAX_EPISODES
+MAX_BATCH = 256  # = trainers.a3c.evaluate.MAX_BATCH
+
+
+class _Count(click.ParamType):
+    """A whole number in 1..``most``: ``16``, ``1_000`` or ``1e3``; checked before any work."""
+
+    name = "N"
+
+    def __init__(self, most: int, what: str, advice: str) -> None:
+        self.most, self.what, self.advice = most, what, advice
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).replace("_", ""))
+            except ValueError:
+                number = float("nan")
+        if not number.is_integer() or number < 1:
+            self.fail(f"{value!r} is not a positive whole number of {self.what}", param, ctx)
+        if number > self.most:
+            self.fail(f"{value} is more than {self.most:,} {self.what}, the most one "
+                      f"evaluation allows; {self.advice}", param, ctx)
+        return int(number)
+
+
+_EPISODES = _Count(MAX_EPISODES, "episodes", "run several evaluations with different --seed")
+_BATCH = _Count(MAX_BATCH, "env copies", f"give {MAX_BATCH} or fewer")
+
 
 @click.command("evaluate")
 @click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
-@click.option("--episodes", "-n", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Episodes to run (played as parallel env copies).")
+@click.option("--episodes", "-n", type=_EPISODES, default=8, show_default=True,
+              help=f"Episodes to run (played as parallel env copies); at most {MAX_EPISODES:,}.")
 @click.option("--out", "-o", type=click.Path(path_type=Path),
-              help="Trajectory store to write [default: <run>/evaluation-<steps>.zarr].")
+              help="Trajectory store to write [default: <run>/evaluation-<steps>.zarr]; it "
+              "appears only once every episode is written.")
 @click.option("--video", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.gif",
               help="Write the first episode (env copy 0) as an animated GIF.")
 @click.option("--seed", type=int, default=1, show_default=True,
               help="Seed of the evaluation episodes.")
-@click.option("--batch", type=click.IntRange(min=1), default=32, show_default=True,
-              help="Most env copies stepped together.")
+@click.option("--batch", type=_BATCH, default=32, show_default=True,
+              help=f"Most env copies stepped together; at most {MAX_BATCH}.")
 def evaluate(checkpoint: Path, episodes: int, out: Path | None, video: Path | None, seed: int,
              batch: int) -> None:
     """Run the policy of CHECKPOINT (a checkpoint file or a run directory) without learning.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import click
@@ -9,6 +11,8 @@ import click
 from cli.options import seed_option
 
 MAX_STEPS = 5000  # frames are held in memory before writing: ~0.5 GB at scale 8
+MAX_SCALE = 64  # pixels per map cell
+MAX_FRAME_GB = 2.0  # (steps + 1) frames of rows*scale x cols*scale x 3 bytes, held in memory
 
 
 @click.command(short_help="Save a GIF of random agents playing a game.")
@@ -36,10 +40,11 @@ MAX_STEPS = 5000  # frames are held in memory before writing: ~0.5 GB at scale 8
 @seed_option
 @click.option(
     "--scale",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_SCALE),
     default=8,
     show_default=True,
-    help="Pixels per map cell.",
+    help=f"Pixels per map cell, at most {MAX_SCALE}. The frames are held in memory: "
+    f"(steps + 1) x rows x cols x scale^2 x 3 bytes must stay under {MAX_FRAME_GB:g} GB.",
 )
 @click.option(
     "--fps",
@@ -88,15 +93,40 @@ def render(
             param_hint="--out",
         )
     env = make_env(game, n_envs=1, seed=seed, map_path=map_path)  # checks the map first
-    rng = np.random.default_rng(seed)
-    env.reset()
-    frames = [env.render(index=0, scale=scale)]  # [rows * scale, cols * scale, 3] each
-    for _ in range(steps):
-        actions = rng.integers(0, env.n_actions, size=(1, env.n_agents))  # [E=1, N]
-        _, _, info = env.step(actions)
-        frames.append(env.render(index=0, scale=scale))
-        if info["truncated"]:
-            env.reset()
-    path = write_gif(frames, out, fps=fps)
+    rows, cols = env.map.shape
+    frame_gb = (steps + 1) * rows * scale * cols * scale * 3 / 1e9
+    if frame_gb > MAX_FRAME_GB:
+        raise click.BadParameter(
+            f"{steps + 1} frames of {cols * scale}x{rows * scale} px need {frame_gb:.1f} GB of "
+            f"memory, more than the {MAX_FRAME_GB:g} GB allowed; lower --scale or --steps",
+            param_hint="--scale",
+        )
+    try:  # the GIF is written beside --out and renamed once whole; this checks the folder
+        fd, name = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=".tmp.gif", dir=out.parent)
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot write to folder {str(out.parent)!r} ({exc.strerror}); choose a writable "
+            "folder",
+            param_hint="--out",
+        ) from None
+    os.close(fd)
+    tmp = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would make it (mkstemp: 0600)
+    try:
+        rng = np.random.default_rng(seed)
+        env.reset()
+        frames = [env.render(index=0, scale=scale)]  # [rows * scale, cols * scale, 3] each
+        for _ in range(steps):
+            actions = rng.integers(0, env.n_actions, size=(1, env.n_agents))  # [E=1, N]
+            _, _, info = env.step(actions)
+            frames.append(env.render(index=0, scale=scale))
+            if info["truncated"]:
+                env.reset()
+        write_gif(frames, tmp, fps=fps)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
     height, width = frames[0].shape[:2]
-    click.echo(f"wrote {path} ({game}, {steps} steps, {len(frames)} frames, {width}x{height} px)")
+    click.echo(f"wrote {out} ({game}, {steps} steps, {len(frames)} frames, {width}x{height} px)")

@@ -23,11 +23,13 @@ import csv
 import io
 import math
 import os
+import pickle
 import re
 import shlex
 import sys
+import warnings
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +128,7 @@ class RunDir:
             argv[0] = "infoflow"
         from infoflow import __version__
 
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         with open(self.path / "README", "a", encoding="utf-8") as f:
             f.write(f"{stamp}  (infoflow {__version__})  {shlex.join(argv)}\n")
 
@@ -170,39 +172,82 @@ class RunDir:
         return target
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
-    """Read a checkpoint written by :meth:`RunDir.save_checkpoint` (``weights_only=True``).
+def checkpoint_file(path: str | Path) -> Path:
+    """The checkpoint file :func:`load_checkpoint` reads for ``path``: ``path`` itself, or the
+    newest ``ckpt_<steps>.pt`` of a run directory (or of its ``checkpoints/`` folder).
 
     Raises
     ------
     FileNotFoundError
-        No such file.
-    ValueError
-        Not a checkpoint of this format.
+        No such file, or a folder without checkpoints.
     """
     path = Path(path)
     if path.is_dir():  # a run directory (or its checkpoints/): the newest checkpoint
         folder = path / "checkpoints" if (path / "checkpoints").is_dir() else path
-        found = sorted(p for p in folder.glob("ckpt_*.pt") if _CKPT.match(p.name))
+        found = _checkpoints_in(folder)
         if not found:
             raise FileNotFoundError(f"no checkpoint in {str(path)!r}; pass a run directory "
                                     "or a checkpoint file")
         path = found[-1]
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist; check the path")
+    return path
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """Read a checkpoint written by :meth:`RunDir.save_checkpoint` (``weights_only=True``).
+
+    ``path`` is a checkpoint file or a run directory (its newest checkpoint, see
+    :func:`checkpoint_file`). Files holding pickled Python objects (anything beyond tensors,
+    numbers, strings and containers of them) are refused, never unpickled.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    PermissionError
+        The file cannot be read.
+    ValueError
+        Not a checkpoint of this format: damaged, cut short, not weights-only, or foreign.
+        Each message is one line naming the file.
+    """
+    path = checkpoint_file(path)
+    name = repr(str(path))
+    fix = ("pass a checkpoint written by infoflow train (on --resume: move this file out of "
+           "the run's checkpoints/ folder to continue from the one before)")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # corrupt file or a foreign pickle
-        raise ValueError(f"{str(path)!r} is not a readable infoflow checkpoint: {exc}") from exc
+        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only load failed" not in str(exc).lower():
+            raise ValueError(f"{name} is not a readable infoflow checkpoint (damaged or not "
+                             f"written by torch.save: {_first_line(exc)}); {fix}") from None
+        raise ValueError(  # torch's advice (weights_only=False) is deliberately not repeated
+            f"{name} is not a readable infoflow checkpoint: it is not weights-only (it holds "
+            f"pickled Python objects, and infoflow never unpickles); {fix}") from None
+    except PermissionError as exc:
+        raise PermissionError(f"cannot read checkpoint {name} ({exc.strerror}); check the "
+                              "file's permissions") from None
+    except Exception as exc:  # corrupt, cut short, or not a torch file at all
+        raise ValueError(f"{name} is not a readable infoflow checkpoint (damaged, cut short or "
+                         f"not written by torch.save: {_first_line(exc)}); {fix}") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(
-            f"{str(path)!r} is not an infoflow checkpoint (format {CHECKPOINT_FORMAT}); "
-            "pass a file from a run's checkpoints/ folder"
-        )
+        raise ValueError(f"{name} is not an infoflow checkpoint (format {CHECKPOINT_FORMAT}); "
+                         f"{fix}")
     return state
 
 
-__all__.append("load_checkpoint")
+def _first_line(exc: BaseException, limit: int = 120) -> str:
+    """``exc``'s message cut to its first line (at most ``limit`` characters), or its type."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0].strip() if lines else ""
+    if not text:
+        return type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
+
+
+__all__ += ["load_checkpoint", "checkpoint_file"]
 
 
 def _checkpoints_in(folder: Path) -> list[Path]:

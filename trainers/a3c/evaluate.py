@@ -2,41 +2,94 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
-import sys
+import os
+import shutil
+import tempfile
+import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from infoflow.communication import gini_kernel
 from trainers.a3c.trainer import build_model, influence_divergence, n_symbols
 from trainers.a3c.worker import Worker
 from trainers.config import TrainConfig, config_from_dict
-from trainers.rundir import load_checkpoint
+from trainers.rundir import _first_line, checkpoint_file, load_checkpoint
 from trainers.trajectory_log import episodes_to_dataset, store_attrs
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+__all__ = ["load_policy", "evaluate_checkpoint", "MAX_EPISODES", "MAX_BATCH"]
 
-__all__ = ["load_policy", "evaluate_checkpoint"]
+MAX_EPISODES = 10_000
+"""Most episodes one evaluation plays: at the paper presets (1000 steps, 5 agents) that is
+5e7 agent steps, a whole training budget, and a store of a few GB."""
+
+MAX_BATCH = 256
+"""Most env copies stepped together; every copy's whole episode is held in memory."""
 
 
 def load_policy(checkpoint: str | Path) -> tuple[TrainConfig, Any, dict]:
     """The config, the model with the checkpoint's weights, and the checkpoint dict.
 
     ``checkpoint`` is a checkpoint file or a run directory (its newest checkpoint).
+
+    Raises
+    ------
+    FileNotFoundError
+        No checkpoint there.
+    ValueError
+        A file that is not a whole infoflow checkpoint (see
+        :func:`trainers.rundir.load_checkpoint`), or one whose stored config, meta data or
+        weights are damaged; one line naming the file.
     """
-    ckpt = load_checkpoint(checkpoint)
-    cfg = config_from_dict(tomllib.loads(ckpt["config"]))
+    path = checkpoint_file(checkpoint)
+    ckpt = load_checkpoint(path)
+    name = repr(str(path))
+    fix = "the file is damaged or was not written by infoflow train; pass another checkpoint"
+    missing = [key for key, kind in _CHECKPOINT_ENTRIES.items()
+               if not isinstance(ckpt.get(key), kind)]
+    if missing:
+        raise ValueError(f"{name} lacks {', '.join(missing)} (or holds the wrong type); {fix}")
+    try:
+        data = tomllib.loads(ckpt["config"])
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{name}: the config stored in it is not valid TOML ({exc}); "
+                         f"{fix}") from None
+    try:
+        cfg = config_from_dict(data)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"{name}: the config stored in it is not a valid infoflow config "
+                         f"({_first_line(exc)}); {fix}") from None
     meta = ckpt["meta"]
-    model = build_model(cfg, meta["n_agents"], meta["n_actions"], tuple(meta["obs_shape"]))
-    model.load_state_dict(ckpt["model"])
+    try:
+        n_agents, n_actions = int(meta["n_agents"]), int(meta["n_actions"])
+        obs_shape = tuple(int(n) for n in meta["obs_shape"])
+        agents = [str(a) for a in meta["agents"]]
+        str(meta["game"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: its meta data is incomplete ({type(exc).__name__}: "
+                         f"{_first_line(exc)}); {fix}") from None
+    if len(agents) != n_agents:
+        raise ValueError(f"{name}: its meta data names {len(agents)} agents but says "
+                         f"n_agents = {n_agents}; {fix}")
+    try:
+        model = build_model(cfg, n_agents, n_actions, obs_shape)
+        model.load_state_dict(ckpt["model"])
+    except (RuntimeError, ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"{name}: its weights do not fit the {cfg.model.kind} model its "
+                         f"config describes ({_first_line(exc)}); {fix}") from None
     model.eval()
     return cfg, model, ckpt
+
+
+_CHECKPOINT_ENTRIES = {"config": str, "meta": dict, "model": dict,
+                       "agent_steps": (int, torch.Tensor)}
+"""What evaluation reads from a checkpoint, and the type each must have."""
 
 
 def _run_dir_of(checkpoint: Path) -> Path:
@@ -77,43 +130,53 @@ def evaluate_checkpoint(checkpoint: str | Path, episodes: int = 8, out: str | Pa
     """
     from infoflow.trajectory import TrajectoryWriter
 
-    if episodes < 1:
-        raise ValueError(f"episodes = {episodes}: give at least 1")
+    if not 1 <= episodes <= MAX_EPISODES:
+        raise ValueError(f"episodes = {episodes}: give 1 to {MAX_EPISODES:,} (more episodes "
+                         "than that: run several evaluations with different seeds)")
+    if not 1 <= batch <= MAX_BATCH:
+        raise ValueError(f"batch = {batch}: give 1 to {MAX_BATCH} env copies stepped together")
     cfg, model, ckpt = load_policy(checkpoint)
     meta = ckpt["meta"]
     store = Path(out) if out is not None else \
         _run_dir_of(Path(checkpoint)) / f"evaluation-{int(ckpt['agent_steps'])}.zarr"
     if store.exists():
         raise FileExistsError(f"{str(store)!r} already exists; choose another --out")
+    video = Path(video) if video is not None else None
+    if video is not None and video.is_dir():
+        raise IsADirectoryError(f"--video {str(video)!r} is a folder; name a .gif file")
+    if video is not None and not video.parent.is_dir():
+        raise FileNotFoundError(f"folder {str(video.parent)!r} of --video does not exist; "
+                                "create it or choose another --video")
     n_envs = min(batch, episodes)
     cfg = dataclasses.replace(
         cfg, env=dataclasses.replace(cfg.env, n_envs=n_envs),
         trainer=dataclasses.replace(cfg.trainer, seed=seed, workers=1))
-    worker = Worker(0, cfg, model, log_all=True)
     attrs = store_attrs(meta["game"], cfg.model.kind, meta["n_actions"], n_symbols(cfg),
                         ckpt["config"], seed, divergence=influence_divergence(cfg))
     attrs["title"] = f"infoflow evaluation of {cfg.model.kind} on {meta['game']}"
-    if video is not None:
-        worker.frames = []
     returns, influence, equal = [], [], []
-    with TrajectoryWriter(store, agents=meta["agents"], n_actions=meta["n_actions"],
-                          n_symbols=n_symbols(cfg), attrs=attrs) as writer:
-        for b in range(math.ceil(episodes / n_envs)):
-            keep = min(n_envs, episodes - b * n_envs)
-            result = worker.run_episode()
-            if b == 0 and video is not None:
-                from trainers.envs import write_gif
+    with _staged(store, video) as (tmp_store, tmp_video):  # checks both can be written
+        worker = Worker(0, cfg, model, log_all=True)
+        if video is not None:
+            worker.frames = []
+        with TrajectoryWriter(tmp_store, agents=meta["agents"], n_actions=meta["n_actions"],
+                              n_symbols=n_symbols(cfg), attrs=attrs) as writer:
+            for b in range(math.ceil(episodes / n_envs)):
+                keep = min(n_envs, episodes - b * n_envs)
+                result = worker.run_episode()
+                if b == 0 and video is not None:
+                    from trainers.envs import write_gif
 
-                write_gif(worker.frames, video)
-                worker.frames = None
-            logged = {k: v[:keep] for k, v in result.logged.items()}
-            writer.append(episodes_to_dataset(logged, meta["agents"], attrs, meta["n_actions"],
-                                              n_symbols(cfg)))
-            ep_returns = np.nansum(logged["rewards"], axis=1)                 # [keep, N]
-            returns.append(ep_returns)
-            if "intrinsic_rewards" in logged:
-                influence.append(float(np.nanmean(logged["intrinsic_rewards"])))
-            equal.append(1.0 - gini_kernel(ep_returns))
+                    write_gif(worker.frames, tmp_video)
+                    worker.frames = None
+                logged = {k: v[:keep] for k, v in result.logged.items()}
+                writer.append(episodes_to_dataset(logged, meta["agents"], attrs,
+                                                  meta["n_actions"], n_symbols(cfg)))
+                ep_returns = np.nansum(logged["rewards"], axis=1)             # [keep, N]
+                returns.append(ep_returns)
+                if "intrinsic_rewards" in logged:
+                    influence.append(float(np.nanmean(logged["intrinsic_rewards"])))
+                equal.append(1.0 - gini_kernel(ep_returns))
     all_returns = np.concatenate(returns)                                     # [episodes, N]
     eq = np.concatenate(equal)
     return {
@@ -125,3 +188,69 @@ def evaluate_checkpoint(checkpoint: str | Path, episodes: int = 8, out: str | Pa
         "store": str(store), "game": meta["game"], "model": cfg.model.kind,
         "agent_steps": int(ckpt["agent_steps"]),
     }
+
+
+@contextlib.contextmanager
+def _staged(store: Path, video: Path | None) -> Iterator[tuple[Path, Path | None]]:
+    """Temporary siblings to write ``store`` and ``video`` into, moved into place together
+    once the block ends without error, removed on any error (Ctrl-C included).
+
+    The store is written as ``.<name>-*.tmp/<name>`` beside ``store`` and renamed at the end
+    (missing parent folders of ``store`` are created, and removed again on failure), the GIF
+    as ``.<name>-*.tmp.gif`` beside ``video``. Creating them is also the check that both
+    places can be written, made before any episode is played; a process killed half-way
+    leaves at most those hidden temporary names, never a store or GIF that looks complete.
+    """
+    made: list[Path] = []  # parent folders created here, deepest first
+    tmp_dir = tmp_video = None
+    done = False
+    try:
+        where = store.parent  # the folder named if it cannot be written
+        try:
+            missing = [f for f in (store.parent, *store.parent.parents) if not f.exists()]
+            for folder in reversed(missing):  # shallowest first
+                where = folder
+                folder.mkdir()
+                made.insert(0, folder)
+            where = store.parent
+            tmp_dir = Path(tempfile.mkdtemp(prefix=f".{store.name}-", suffix=".tmp",
+                                            dir=store.parent))
+        except OSError as exc:
+            raise PermissionError(f"cannot write the evaluation store {str(store)!r} "
+                                  f"({exc.strerror}: {str(where)!r}); pass --out in a "
+                                  "writable folder") from None
+        if video is not None:
+            try:
+                fd, name = tempfile.mkstemp(prefix=f".{video.stem}-", suffix=".tmp.gif",
+                                            dir=video.parent)
+            except OSError as exc:
+                raise PermissionError(f"cannot write --video {str(video)!r} ({exc.strerror}: "
+                                      f"{str(video.parent)!r}); choose a file in a writable "
+                                      "folder") from None
+            os.close(fd)
+            tmp_video = Path(name)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp_video, 0o666 & ~umask)  # as a plain open() would make it
+        yield tmp_dir / store.name, tmp_video
+        try:
+            os.rename(tmp_dir / store.name, store)
+        except OSError:
+            if store.exists():
+                raise FileExistsError(f"{str(store)!r} was created by another process during "
+                                      "the evaluation; choose another --out") from None
+            raise
+        done = True
+        if tmp_video is not None:
+            os.replace(tmp_video, video)
+    finally:
+        if tmp_video is not None:
+            tmp_video.unlink(missing_ok=True)
+        if tmp_dir is not None:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+        if not done:
+            for folder in made:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
