@@ -178,6 +178,20 @@ def test_action_names():
     assert make_env("box_trapped").action_names[7] == "open_box"
 
 
+def test_action_constants_name_the_documented_codes():
+    from trainers.envs import actions
+
+    cleanup = make_env("cleanup").action_names  # all nine codes, 7 = fire
+    for name in actions.__all__:
+        if name not in ("OPEN_BOX", "N_STEPS"):
+            assert cleanup[getattr(actions, name)] == name.lower(), name
+    assert make_env("box_trapped").action_names[actions.OPEN_BOX] == "open_box"
+    assert all(n.startswith("step_") for n in cleanup[: actions.N_STEPS])
+    assert not any(n.startswith("step_") for n in cleanup[actions.N_STEPS:])
+    assert len(cleanup) == actions.CLEAN + 1
+    assert make_env("harvest").n_actions == actions.FIRE + 1
+
+
 def test_returned_arrays_are_fresh():
     env = make_env("harvest", n_envs=2, seed=0)
     o1, r1, i1 = env.step(np.full((2, 5), 2))

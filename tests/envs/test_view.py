@@ -87,6 +87,23 @@ def test_views_match_definition_over_random_play():
                 np.testing.assert_array_equal(obs[e, k], _reference_view(env, e, k))
 
 
+@pytest.mark.parametrize("game", ["cleanup", "harvest", "box_trapped"])
+def test_step_keeps_the_rotated_images_equal_to_a_full_repaint(game):
+    from trainers.envs.view import TILE_COLOURS, rebuild_images
+
+    env = make_env(game, n_envs=4, seed=3)
+    rng = np.random.default_rng(1)
+    fresh = np.empty_like(env._img)
+    for t in range(min(env.horizon, 400)):
+        actions = rng.integers(0, env.n_actions, (4, env.n_agents))
+        if t % 7 == 0:  # bursts of beams (and box opening): many tiles change at once
+            actions[:] = env.n_actions - 1
+        env.step(actions)
+        if t % 50 == 49:
+            rebuild_images(fresh, env._tile, TILE_COLOURS, env.radius)
+            np.testing.assert_array_equal(env._img, fresh, err_msg=f"step {t}")
+
+
 def test_agents_have_own_colours_in_every_view(tiny_env, decode):
     text = "@@@@@@@\n@PPP  @\n@     @\n@@@@@@@"
     env = tiny_env("harvest", text, n_agents=3, view_radius=1)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import kernels as K
+from .actions import CLEAN, FIRE, OPEN_BOX
 from .config import ACTION_NAMES, GAME_CONFIGS, GameConfig, check_config
 from .maps import (
     T_APPLE,
@@ -119,10 +120,10 @@ class SocialDilemmaEnv:
         self.config = config
         self.n_envs = int(n_envs)
         self.n_agents = config.n_agents
-        self.n_actions = 9 if game == "cleanup" else 8
+        self.n_actions = CLEAN + 1 if game == "cleanup" else FIRE + 1
         names = ACTION_NAMES + ("clean",) if game == "cleanup" else ACTION_NAMES
         if game == "box_trapped":
-            names = names[:7] + ("open_box",)
+            names = names[:OPEN_BOX] + ("open_box",)
         self.action_names: tuple[str, ...] = names
         self.agent_names: tuple[str, ...] = tuple(f"agent_{k}" for k in range(self.n_agents))
         self.horizon = config.horizon
@@ -156,6 +157,13 @@ class SocialDilemmaEnv:
         self._img = np.zeros((e, 4, size, size, 3), np.uint8)  # [E, facing, S, S, RGB]
         self._rng = seed_streams(seed, e)                      # [E] uint64
         self._nbr, self._ip, self._fp = _rules(game, config)
+        # what the kernels read and write, in the order of K.STATE_FIELDS / K.LAYOUT_FIELDS
+        # (the arrays are updated in place, never replaced)
+        self._state = (self._pos, self._facing, self._tile, self._agent_at, self._beam_at,
+                       self._beam_cells, self._beam_count, self._rng, self._apples,
+                       self._waste, self._box_open, self._opened_at, self._regrow_at)
+        self._kernel_layout = (lay.grow, lay.grow_index, lay.river, lay.box, lay.inside,
+                               lay.box_adjacent, self._nbr)
         self._hide_agent = (
             self.trapped_agent if game == "box_trapped" and not config.trapped_sees_box else -1
         )
@@ -176,12 +184,9 @@ class SocialDilemmaEnv:
         obs : uint8 [E, N, V, V, 3]
         """
         if seed is not None:
-            self._rng = seed_streams(seed, self.n_envs)
+            self._rng[:] = seed_streams(seed, self.n_envs)  # in place: self._state holds it
         lay = self._layout
-        K.reset_kernel(self._pos, self._facing, self._tile, self._agent_at, self._beam_at,
-                       self._beam_count, self._rng, self._apples, self._waste, self._box_open,
-                       self._opened_at, self._regrow_at, lay.tile, lay.spawn, lay.trapped_spawn,
-                       self.trapped_agent)
+        K.reset_kernel(self._state, lay.tile, lay.spawn, lay.trapped_spawn, self.trapped_agent)
         self._fired[:] = False
         self._hits[:] = 0
         self.t = 0
@@ -223,12 +228,8 @@ class SocialDilemmaEnv:
         a = a.astype(np.int64, copy=False)
         rewards = np.empty((self.n_envs, self.n_agents), np.float32)  # [E, N]
         self._ip[K.I_T] = self.t
-        lay = self._layout
-        K.step_kernel(a, self._pos, self._facing, self._tile, self._agent_at, self._beam_at,
-                      self._beam_cells, self._beam_count, self._rng, self._apples, self._waste,
-                      self._box_open, self._opened_at, self._regrow_at, lay.grow, lay.grow_index,
-                      lay.river, lay.box, lay.inside, lay.box_adjacent, self._nbr, self._ip,
-                      self._fp, TILE_COLOURS, self._img, rewards, self._fired, self._hits)
+        K.step_kernel(a, self._state, self._kernel_layout, self._ip, self._fp, self._img,
+                      TILE_COLOURS, rewards, self._fired, self._hits)
         self.t += 1
         return self._observe(), rewards, self.info()
 
