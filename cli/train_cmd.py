@@ -94,7 +94,8 @@ def _command_line(ctx: click.Context, out: Path) -> list[str]:
               help="Continue the run in --out from its newest checkpoint.")
 @click.option("--steps", type=_STEPS, help="Training budget in agent steps "
               "(trainer.total_steps); 5e7 and 50_000_000 work too.")
-@click.option("--workers", type=int, help="Worker processes; 1 = deterministic, 0 = one per core.")
+@click.option("--workers", type=int, help="Worker processes; 1 = deterministic, 0 = one per core; "
+              "more than the cores needs --backend ray or -s trainer.allow_oversubscribe=true.")
 @click.option("--backend", type=click.Choice(["processes", "ray"]),
               help="Where workers run (trainer.backend): processes on this machine, or Ray "
               "actors (pip install -e '.[ray]').")
@@ -124,6 +125,8 @@ def train(preset, config_file, sets, out, resume, steps, workers, backend, ray_a
     """
     from trainers.config import list_presets as presets_list
     from trainers.config import load_config
+    from trainers.limits import check_resources, check_resume_budget, check_writable
+    from trainers.rundir import RunDir, load_checkpoint
 
     if list_presets:
         click.echo("\n".join(presets_list()))
@@ -142,6 +145,9 @@ def train(preset, config_file, sets, out, resume, steps, workers, backend, ray_a
             raise FileNotFoundError(f"{str(out)!r} holds no run (no config.toml); check --out, "
                                     "or start a new run without --resume")
         cfg = load_config(out / "config.toml", overrides=_overrides(named, ()))
+        newest = RunDir.check(out, resume=True)
+        done = int(load_checkpoint(newest)["agent_steps"]) if newest is not None else 0
+        check_resume_budget(done, cfg.trainer.total_steps, out)
     else:
         if preset is None and config_file is None:
             raise click.UsageError("give --preset NAME or --config FILE "
@@ -150,6 +156,11 @@ def train(preset, config_file, sets, out, resume, steps, workers, backend, ray_a
         if out is None:
             name = preset or config_file.stem
             out = Path("runs") / f"{name}-s{cfg.trainer.seed}"
+        RunDir.check(out)
+    # every limit before any work or any file (one line, exit 2): the run directory can be
+    # written, workers fit the cores, no absurd value, the map, the memory the run needs
+    check_writable(out, resume=resume)
+    check_resources(cfg)
 
     from trainers.a3c import WorkerError
     from trainers.a3c import train as run_training

@@ -80,6 +80,10 @@ class TrainerSection:
     backend: str = "processes"
     """``processes`` (one machine, shared memory) or ``ray`` (Ray actors and a parameter
     server, any number of machines; needs the ``ray`` extra)."""
+    allow_oversubscribe: bool = False
+    """With the processes backend, allow more workers than this machine has CPU cores (each
+    worker is a process; more of them than cores only adds memory and switching). False: such
+    a run is refused before it starts (`trainers.limits.check_workers`)."""
     ray_address: str = ""
     """Ray cluster to join (``auto``, ``ray://host:10001``); empty starts Ray on this machine.
     Unused when this process is already connected to Ray (``ray.init`` called before)."""
@@ -128,6 +132,9 @@ class LoggingSection:
     """Log action probabilities in every K-th logged episode (0 = never)."""
     checkpoint_every: int = 5_000_000
     """Agent steps between checkpoints (written at the next episode boundary)."""
+    checkpoint_minutes: float = 5.0
+    """Also checkpoint once this many minutes of wall-clock time passed since the last
+    checkpoint (at the next episode boundary), so a kill loses minutes; 0 = by steps only."""
     keep_checkpoints: int = 3
     """Checkpoints kept on disk (the newest K)."""
     tensorboard: bool = True
@@ -271,6 +278,8 @@ def validate_config(cfg: TrainConfig) -> None:
         (lg.policy_every >= 0, "logging.policy_every must be >= 0 (0 = never)"),
         (lg.checkpoint_every >= 1, "logging.checkpoint_every must be >= 1 agent step"),
         (lg.keep_checkpoints >= 1, "logging.keep_checkpoints must be >= 1"),
+        (lg.checkpoint_minutes >= 0, "logging.checkpoint_minutes must be >= 0 (0 = by steps "
+                                     "only)"),
     ]
     for ok, message in checks:
         if not ok:
@@ -348,6 +357,18 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
     return data
 
 
+def _read_text(path: Path) -> str:
+    """The text of TOML file ``path``; ValueError naming the file and the first byte that is
+    not UTF-8 (TOML files are UTF-8 by definition). A byte-order mark is dropped."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"config file {str(path)!r} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+            f"at offset {exc.start}); save it as UTF-8 (TOML files must be UTF-8)"
+        ) from None
+
+
 def _read_toml(text: str, origin: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
@@ -384,7 +405,7 @@ def load_config(
         p = Path(path)
         if not p.is_file():
             raise FileNotFoundError(f"config file {str(p)!r} does not exist; check the path")
-        data = _read_toml(p.read_text(encoding="utf-8"), str(p))
+        data = _read_toml(_read_text(p), str(p))
     else:
         data = {}
     apply_overrides(data, overrides)

@@ -52,7 +52,7 @@ class RunDir:
         The directory.
     resume : bool
         False: the directory must not exist yet or be empty (it is created). True: it must
-        hold a run (``config.toml`` and at least one checkpoint).
+        hold a run (``config.toml``; without a checkpoint it restarts from step 0).
     """
 
     def __init__(self, path: str | Path, resume: bool = False) -> None:
@@ -71,7 +71,8 @@ class RunDir:
         Returns
         -------
         Path or None
-            On ``resume`` the newest checkpoint; otherwise None.
+            On ``resume`` the newest checkpoint (None: a run killed before its first
+            checkpoint, to restart from step 0 in place); otherwise None.
         """
         path = Path(path)
         if resume:
@@ -81,12 +82,7 @@ class RunDir:
                     "start a new run without --resume"
                 )
             found = _checkpoints_in(path / "checkpoints")
-            if not found:
-                raise FileNotFoundError(
-                    f"{str(path)!r} has no checkpoint to resume from; start a new run "
-                    "in another directory"
-                )
-            return found[-1]
+            return found[-1] if found else None  # killed before its first checkpoint: step 0
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise FileExistsError(
                 f"run directory {str(path)!r} already exists; pass --resume to "

@@ -20,7 +20,12 @@ from infoflow.trajectory.schema import (
     VARIABLES,
     variable_attrs,
 )
-from infoflow.trajectory.store import RUN_STORE_NAME, TrajectoryWriter, open_trajectories
+from infoflow.trajectory.store import (
+    RUN_STORE_NAME,
+    TrajectoryWriter,
+    open_trajectories,
+    truncate_store,
+)
 from infoflow.trajectory.validate import TrajectoryError, validate
 
 __all__ = [
@@ -34,6 +39,7 @@ __all__ = [
     "VARIABLES",
     "TrajectoryError",
     "TrajectoryWriter",
+    "truncate_store",
     "complete",
     "default_attrs",
     "from_arrays",

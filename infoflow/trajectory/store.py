@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -174,6 +175,74 @@ def _encoding(ds: xr.Dataset, chunk_episodes: int) -> dict[str, dict]:
     return encoding
 
 
+TEAR_APPEND_HOOK = "INFOFLOW_TEST_TEAR_APPEND"
+"""Test hook (environment variable): an append to an existing store writes its first variable
+only, as a kill in the middle of ``to_zarr`` would leave it, then waits to be killed."""
+
+
+def _tear_and_wait(path: Path, ds: xr.Dataset) -> None:
+    first = sorted(ds.data_vars)[0]
+    ds[[first]].to_zarr(path, append_dim="episode", consolidated=False,
+                        zarr_format=ZARR_FORMAT, write_empty_chunks=True)
+    (path.parent / f"{path.name}.torn").touch()  # tells the test where the append stands
+    time.sleep(3600)
+
+
+def truncate_store(path: str | os.PathLike, n_episodes: int) -> int:
+    """Cut every episode-indexed array of a zarr trajectory store to ``n_episodes``.
+
+    Works on a store that an interrupted append left torn (some arrays one append longer than
+    others, consolidated metadata stale): each array's own metadata is read, not the
+    consolidated copy, and the consolidated metadata is rewritten afterwards. A resumed
+    training run calls this with its checkpoint's episode count.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The zarr store.
+    n_episodes : int
+        Episodes to keep (>= 0).
+
+    Returns
+    -------
+    int
+        The episodes the shortest episode-indexed array held before (what was whole).
+
+    Raises
+    ------
+    TrajectoryError
+        If ``n_episodes`` is negative or some array holds fewer episodes.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from infoflow.trajectory import from_arrays
+    >>> path = tempfile.mkdtemp() + "/run.zarr"
+    >>> with TrajectoryWriter(path, agents=["a"], n_actions=2) as writer:
+    ...     writer.append(from_arrays(np.zeros((3, 4, 1), int), agents=["a"], n_actions=2))
+    >>> truncate_store(path, 1), open_trajectories(path).sizes["episode"]
+    (3, 1)
+    """
+    import zarr
+
+    path = Path(path)
+    group = zarr.open_group(str(path), mode="r+", zarr_format=ZARR_FORMAT,
+                            use_consolidated=False)
+    arrays = [a for _, a in group.arrays()
+              if (a.attrs.get("_ARRAY_DIMENSIONS") or [None])[0] == "episode"]
+    held = min((a.shape[0] for a in arrays), default=0)
+    if not 0 <= n_episodes <= held:
+        raise TrajectoryError(
+            f"cannot keep {n_episodes} episodes of '{path}': its arrays hold {held} whole "
+            f"episodes; pass a number from 0 to {held}"
+        )
+    for array in arrays:
+        if array.shape[0] != n_episodes:
+            array.resize((n_episodes, *array.shape[1:]))
+    zarr.consolidate_metadata(str(path))
+    return held
+
+
 class TrajectoryWriter:
     """Append episodes to a zarr trajectory store, creating it on the first append.
 
@@ -308,6 +377,8 @@ class TrajectoryWriter:
             if "policy" in ds.data_vars and "policy" not in self._variables:
                 self._add_policy()
             ds.attrs = self._store_attrs  # appends rewrite the group's attributes
+            if os.environ.get(TEAR_APPEND_HOOK):
+                _tear_and_wait(self.path, ds)
             ds.to_zarr(self.path, append_dim="episode", consolidated=True,
                        zarr_format=ZARR_FORMAT, write_empty_chunks=True)
         self.n_episodes += ds.sizes["episode"]
@@ -335,14 +406,7 @@ class TrajectoryWriter:
             )
         if n_episodes == self.n_episodes:
             return
-        import zarr
-
-        group = zarr.open_group(str(self.path), mode="r+", zarr_format=ZARR_FORMAT)
-        for _, array in group.arrays():
-            dims = array.attrs.get("_ARRAY_DIMENSIONS", [])
-            if dims and dims[0] == "episode":
-                array.resize((n_episodes, *array.shape[1:]))
-        zarr.consolidate_metadata(str(self.path))
+        truncate_store(self.path, n_episodes)
         self.n_episodes = n_episodes
 
     def _conform(self, ds: xr.Dataset) -> xr.Dataset:

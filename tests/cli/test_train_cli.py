@@ -131,26 +131,36 @@ def _tree(path):
             for p in sorted(path.rglob("*"))}
 
 
-@pytest.mark.parametrize(("checkpoint", "message"), [
-    (None, "no checkpoint to resume from"),
-    (b"junk", "not a readable infoflow checkpoint"),
-])
-def test_resume_failure_leaves_the_directory_unchanged(tmp_path, checkpoint, message):
+def _killed_run(tmp_path):
+    """A run directory as a kill before its first checkpoint leaves it."""
     from trainers.config import config_to_toml, load_config
 
     out = tmp_path / "run"
     (out / "checkpoints").mkdir(parents=True)
-    cfg = load_config(preset="quickstart", overrides=["env.game=harvest",
-                                                       "env.config.n_agents=2"])
+    cfg = load_config(preset="quickstart", overrides=[
+        "env.game=harvest", "env.config.n_agents=2", "env.n_envs=2", "env.config.horizon=10",
+        "model.hidden_size=8", "model.fc_sizes=[8]", "trainer.workers=1",
+        "logging.tensorboard=false", "env.map=@@@@@@\n@P A @\n@AA P@\n@@@@@@"])
     (out / "config.toml").write_text(config_to_toml(cfg))
     (out / "README").write_text("2026-01-01T00:00:00Z  infoflow train -p quickstart\n")
-    if checkpoint is not None:
-        (out / "checkpoints" / "ckpt_0000000000040.pt").write_bytes(checkpoint)
+    return out
+
+
+def test_resume_failure_leaves_the_directory_unchanged(tmp_path):
+    out = _killed_run(tmp_path)
+    (out / "checkpoints" / "ckpt_0000000000040.pt").write_bytes(b"junk")
     before = _tree(out)
     result = run("train", "--out", out, "--resume", "--steps", 80, "--quiet")
     assert result.exit_code == 2, result.output
-    assert message in _error_line(result)
+    assert "not a readable infoflow checkpoint" in _error_line(result)
     assert _tree(out) == before
+
+
+def test_a_run_killed_before_its_first_checkpoint_resumes_from_step_0(tmp_path):
+    out = _killed_run(tmp_path)
+    result = run("train", "--out", out, "--resume", "--steps", 80, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "trained to 80 agent steps" in result.output
 
 
 @pytest.mark.parametrize(("setting", "message"), [

@@ -93,7 +93,8 @@ def test_interrupted_mid_episode_resume_is_exact(tmp_path, monkeypatch, failure)
         return update(self, rollout)
 
     monkeypatch.setattr(Worker, "_update", failing_update)
-    with pytest.raises(KeyboardInterrupt if failure is KeyboardInterrupt else WorkerError):
+    said = "interrupted .Ctrl-C." if failure is KeyboardInterrupt else "RuntimeError: stop here"
+    with pytest.raises(WorkerError, match=said):
         train(cfg, tmp_path / "cut", argv=["test"])
     ckpt = load_checkpoint(tmp_path / "cut")
     assert ckpt["agent_steps"] == 2 * EPISODE and not ckpt["mid_episode"]
@@ -247,7 +248,8 @@ def test_a_failing_worker_reports_its_error(tmp_path):
 
     results, stop = queue.Queue(), threading.Event()
     with pytest.raises(SystemExit):
-        _worker_main(3, tiny(), None, None, torch.zeros(4, dtype=torch.int64), 0, results, stop)
+        _worker_main(3, tiny(), None, None, torch.zeros(4, dtype=torch.int64), 0, results, stop,
+                     None)
     kind, rank, report = results.get_nowait()
     assert (kind, rank) == ("error", 3) and "Traceback" in report
 
@@ -344,3 +346,17 @@ def test_main_process_failure_with_workers_saves_a_checkpoint_and_stops_them(tmp
     alive = [c for c in multiprocessing.active_children()
              if c.name.startswith("infoflow-worker")]
     assert not alive
+
+
+@pytest.mark.parametrize(("minutes", "want"), [(0.0, [0, 4 * EPISODE]),
+                                               (1e-9, [0, 1, 2, 3, 4])])
+def test_checkpoints_by_steps_and_by_wall_clock(tmp_path, minutes, want):
+    """A new run checkpoints at step 0; checkpoint_minutes adds checkpoints by elapsed time
+    (here: at every episode end) on top of checkpoint_every (here: never)."""
+    cfg = tiny(extra=["logging.checkpoint_every=1000000000", "logging.keep_checkpoints=50",
+                      f"logging.checkpoint_minutes={minutes}"])
+    train(cfg, tmp_path / "run", argv=["test"])
+    steps = sorted(int(p.stem.split("_")[1]) for p in (tmp_path / "run" / "checkpoints").iterdir())
+    if minutes:
+        want = [k * EPISODE for k in want]
+    assert steps == want

@@ -6,8 +6,14 @@
 """
 
 from trainers.a3c.shared_optim import SharedAdam, SharedOptimizer, SharedRMSprop, make_optimizer
-from trainers.a3c.trainer import TrainSummary, WorkerError, build_model, train
+from trainers.a3c.trainer import (
+    TrainingInterrupted,
+    TrainSummary,
+    WorkerError,
+    build_model,
+    train,
+)
 from trainers.a3c.worker import EpisodeResult, Worker
 
 __all__ = ["SharedAdam", "SharedOptimizer", "SharedRMSprop", "make_optimizer", "TrainSummary",
-           "WorkerError", "build_model", "train", "EpisodeResult", "Worker"]
+           "WorkerError", "TrainingInterrupted", "build_model", "train", "EpisodeResult", "Worker"]

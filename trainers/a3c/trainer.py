@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import queue as queue_mod
 import time
 import traceback
@@ -40,18 +41,28 @@ import torch
 
 from trainers.a3c.parameters import SharedParameters
 from trainers.a3c.shared_optim import SharedOptimizer, make_optimizer
+from trainers.a3c.supervision import (
+    Terminated,
+    deferred_interrupts,
+    die_with_parent,
+    terminate_as_interrupt,
+)
 from trainers.a3c.worker import EpisodeResult, Worker, build_env
 from trainers.config import TrainConfig, config_to_toml, resolve_workers
 from trainers.rundir import CHECKPOINT_FORMAT, MetricsWriter, RunDir, load_checkpoint
 from trainers.schedules import influence_weight, learning_rate
 from trainers.trajectory_log import episodes_to_dataset, store_attrs
 
-__all__ = ["train", "WorkerError", "TrainSummary", "build_model", "build_optimizer",
-           "finish_workers", "influence_divergence", "n_symbols"]
+__all__ = ["train", "WorkerError", "TrainingInterrupted", "TrainSummary", "build_model",
+           "build_optimizer", "finish_workers", "influence_divergence", "n_symbols"]
 
 
 class WorkerError(RuntimeError):
     """A worker process failed; the message names it, the cause and the checkpoint saved."""
+
+
+class TrainingInterrupted(WorkerError):
+    """Ctrl-C, SIGTERM or SIGHUP stopped the run; the message names the checkpoint saved."""
 
 
 @dataclass
@@ -97,8 +108,12 @@ def build_optimizer(cfg: TrainConfig, params) -> SharedOptimizer:
 
 
 def _worker_main(rank: int, cfg: TrainConfig, shared, optimizer, step_counts, episode: int,
-                 results, stop) -> None:
-    """Entry point of a worker process: play episodes until the budget or a stop request."""
+                 results, stop, parent_pid: int | None) -> None:
+    """Entry point of a worker process: play episodes until the budget or a stop request;
+    dies with the trainer process ``parent_pid`` (`trainers.a3c.supervision`; None: called
+    in-process, unsupervised)."""
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     torch.set_num_threads(1)
     try:
         link = SharedParameters(shared, optimizer, step_counts)
@@ -163,6 +178,7 @@ class _Run:
         self.last_stats: dict[str, float] = {}
         self.n_episodes = 0
         self.last_checkpoint: Path | None = None
+        self.checkpoint_time = time.monotonic()  # of the last checkpoint (or the start)
         self.t0 = time.perf_counter()
 
     def open(self, run: RunDir, resume: bool) -> None:
@@ -171,14 +187,15 @@ class _Run:
         self.run = run
         cfg = self.cfg
         if cfg.logging.episode_every > 0:
-            from infoflow.trajectory import TrajectoryWriter
+            from infoflow.trajectory import TrajectoryWriter, truncate_store
 
+            if resume and run.trajectories_path.exists():
+                # episodes logged after the checkpoint are played again; an append cut short
+                # by a kill left arrays of unequal lengths: cut all to the checkpoint's count
+                truncate_store(run.trajectories_path, self.logged)
             self.writer = TrajectoryWriter(run.trajectories_path, agents=self.agents,
                                            n_actions=self.meta["n_actions"],
                                            n_symbols=n_symbols(cfg), attrs=self.attrs)
-            if resume and self.writer.n_episodes > self.logged:
-                # episodes logged after the last checkpoint are about to be played again
-                self.writer.truncate(self.logged)
         tb_dir = run.path if cfg.logging.tensorboard else None
         self.metrics = MetricsWriter(run.metrics_path, tensorboard_dir=tb_dir,
                                      keep_episodes=self.resumed_episodes if resume else None)
@@ -229,14 +246,21 @@ class _Run:
     def save_checkpoint(self, mid_episode: bool, held: dict[str, Any] | None = None) -> Path:
         """Write the current state (or ``held``, a `checkpoint_state` taken earlier)."""
         state = held if held is not None else self.checkpoint_state(mid_episode)
-        self.last_checkpoint = self.run.save_checkpoint(state, state["agent_steps"],
-                                                        self.cfg.logging.keep_checkpoints)
+        with deferred_interrupts():
+            self.last_checkpoint = self.run.save_checkpoint(state, state["agent_steps"],
+                                                            self.cfg.logging.keep_checkpoints)
+        self.checkpoint_time = time.monotonic()
         return self.last_checkpoint
 
     # -- results ---------------------------------------------------------------------------
 
     def handle(self, result: EpisodeResult) -> None:
-        """Metrics row, logged episodes, progress for one worker episode."""
+        """Metrics row, logged episodes, progress for one worker episode (not cut by an
+        interruption: a signal waits for its end)."""
+        with deferred_interrupts():
+            self._handle(result)
+
+    def _handle(self, result: EpisodeResult) -> None:
         if result.complete:
             self.episodes[result.rank] = result.episode + 1
         if result.logged is not None and self.writer is not None:
@@ -271,10 +295,14 @@ class _Run:
         return f"worker {rank} died: {first} (traceback in {log})"
 
     def checkpoint_due(self) -> bool:
+        """Whether to checkpoint now: ``checkpoint_every`` agent steps or
+        ``checkpoint_minutes`` of wall-clock time since the last checkpoint."""
         steps = int(self.step_counts.sum())
-        if steps >= self.next_checkpoint:
-            every = self.cfg.logging.checkpoint_every
-            self.next_checkpoint = (steps // every + 1) * every
+        lg = self.cfg.logging
+        late = lg.checkpoint_minutes > 0 and \
+            time.monotonic() - self.checkpoint_time >= 60.0 * lg.checkpoint_minutes
+        if steps >= self.next_checkpoint or late:
+            self.next_checkpoint = (steps // lg.checkpoint_every + 1) * lg.checkpoint_every
             return True
         return False
 
@@ -321,6 +349,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False,
         A worker process died; a checkpoint was saved first.
     """
     from infoflow import __version__
+    from trainers.envs.maps import read_map_file
+    from trainers.limits import check_resources, check_resume_budget, check_writable
 
     header = f"infoflow train: resolved config (infoflow {__version__})"
     if cfg.env.map and "\n" not in cfg.env.map:  # a map file: record its text (exact game)
@@ -328,12 +358,16 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False,
         if not path.is_file():
             raise FileNotFoundError(f"map file {str(path)!r} does not exist; check env.map")
         header += f"\nenv.map: the text of {path.resolve()}"
-        cfg = dataclasses.replace(cfg, env=dataclasses.replace(
-            cfg.env, map=path.read_text(encoding="utf-8")))
+        cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env,
+                                                               map=read_map_file(path)))
     out = Path(out)
     # everything that can fail on a bad config or run directory, before anything is written
     checkpoint = RunDir.check(out, resume=resume)
+    check_writable(out, resume)
+    check_resources(cfg)  # cores, bounds, memory (trainers.limits)
     state = _Run(cfg, progress, checkpoint)
+    if resume:
+        check_resume_budget(state.start_steps, cfg.trainer.total_steps, out)
     if cfg.trainer.backend == "ray":
         from trainers.a3c.ray_backend import ray_session, train_ray
 
@@ -351,23 +385,27 @@ def _train_in_run_dir(state: _Run, out: Path, resume: bool, header: str,
     """Create (or reopen) the run directory, run the workers up to the step limit, summarise;
     a failure while setting up leaves the directory as it was found."""
     cfg = state.cfg
-    before = _snapshot(out)
-    try:
-        run = RunDir(out, resume=resume)
-        run.write_config(config_to_toml(cfg, header=header))
-        run.append_readme(argv)
-        state.open(run, resume)
-    except BaseException:  # leave the directory as it was found
-        state.close()
-        _restore_snapshot(out, before)
-        raise
-    limit = cfg.trainer.total_steps if stop_at is None else min(stop_at, cfg.trainer.total_steps)
-    try:
-        run_workers(limit)
-    except BaseException:
-        state.close()
-        raise
-    return state.summary()
+    with terminate_as_interrupt():  # SIGTERM / SIGHUP: checkpoint and stop, as Ctrl-C
+        before = _snapshot(out)
+        try:
+            run = RunDir(out, resume=resume)
+            run.write_config(config_to_toml(cfg, header=header))
+            run.append_readme(argv)
+            state.open(run, resume)
+            if not resume:  # resumable from step 0 on, whatever kills the run
+                state.save_checkpoint(False)
+        except BaseException:  # leave the directory as it was found
+            state.close()
+            _restore_snapshot(out, before)
+            raise
+        limit = cfg.trainer.total_steps if stop_at is None else \
+            min(stop_at, cfg.trainer.total_steps)
+        try:
+            run_workers(limit)
+        except BaseException:
+            state.close()
+            raise
+        return state.summary()
 
 
 @dataclass
@@ -433,9 +471,10 @@ def _train_in_process(state: _Run, limit: int) -> None:
                 state.save_checkpoint(False, held=boundary)
         mid_episode = result is not None and not result.complete
         state.save_checkpoint(mid_episode)
-    except KeyboardInterrupt:
-        state.save_checkpoint(False, held=boundary)
-        raise
+    except KeyboardInterrupt as exc:
+        path = state.save_checkpoint(False, held=boundary)
+        raise TrainingInterrupted(f"{_interruption(exc)}; checkpoint saved to {path}; "
+                                  "continue with --resume") from None
     except Exception as exc:  # the in-process worker failed: same report as a dead process
         path = state.save_checkpoint(False, held=boundary)
         report = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}"
@@ -456,7 +495,7 @@ def _train_processes(state: _Run, limit: int, worker_timeout: float) -> None:
     results, stop = ctx.Queue(), ctx.Event()
     procs = [ctx.Process(target=_worker_main, name=f"infoflow-worker-{rank}", daemon=True,
                          args=(rank, state.cfg, state.model, state.optimizer, state.step_counts,
-                               state.episodes[rank], results, stop))
+                               state.episodes[rank], results, stop, os.getpid()))
              for rank in range(state.workers)]
     for p in procs:
         p.start()
@@ -494,8 +533,8 @@ def _train_processes(state: _Run, limit: int, worker_timeout: float) -> None:
                 done.add(payload)
             elif kind == "error":
                 failure = state.worker_error(payload, message[2])
-    except KeyboardInterrupt:
-        failure = "interrupted"
+    except KeyboardInterrupt as exc:
+        failure = _interruption(exc)
     except BaseException as exc:
         error = exc
     finally:
@@ -508,6 +547,11 @@ def _train_processes(state: _Run, limit: int, worker_timeout: float) -> None:
     if late_error is not None and (failure is None or "without a report" in failure):
         failure = late_error
     finish_workers(lambda: state.save_checkpoint(True), error, failure)
+
+
+def _interruption(exc: KeyboardInterrupt) -> str:
+    """'interrupted by SIGTERM' (a `Terminated`) or 'interrupted (Ctrl-C)'."""
+    return f"interrupted by {exc}" if isinstance(exc, Terminated) else "interrupted (Ctrl-C)"
 
 
 def finish_workers(save: Callable[[], Path], error: BaseException | None,
@@ -525,7 +569,8 @@ def finish_workers(save: Callable[[], Path], error: BaseException | None,
         raise error
     path = save()
     if failure is not None:
-        raise WorkerError(f"{failure}; checkpoint saved to {path}; continue with --resume")
+        kind = TrainingInterrupted if failure.startswith("interrupted") else WorkerError
+        raise kind(f"{failure}; checkpoint saved to {path}; continue with --resume")
 
 
 def _drain_and_join(procs, results, state: _Run, timeout: float = 20.0,

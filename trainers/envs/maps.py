@@ -22,6 +22,7 @@ __all__ = [
     "legend",
     "load_map",
     "parse_map",
+    "read_map_file",
 ]
 
 # Tile codes of the dynamic grid (one uint8 per cell and env copy). The compiled kernels
@@ -245,19 +246,40 @@ def _check_box(rows: list[str], name: str, first: int) -> None:
         )
 
 
-def load_map(path: str | Path, game: str, n_agents: int) -> GameMap:
-    """Read and check a map file (see :func:`parse_map`).
+def _display_name(path: Path) -> str:
+    """The file's name for messages: printable, so that a message stays one line."""
+    return path.name if path.name.isprintable() else repr(path.name)
+
+
+def read_map_file(path: str | Path) -> str:
+    r"""The text of map file ``path``, checked to be a non-empty UTF-8 text file.
+
+    A byte-order mark is dropped, and the text always ends with a newline, so that it is
+    never mistaken for a file path where a map may be given as a path or as its text
+    (``env.map``, ``GameConfig.map``).
 
     Raises
     ------
     FileNotFoundError
-        If ``path`` does not exist.
+        If ``path`` is not a file.
     ValueError
-        For any fault of the map, naming the file, line and column; for a file that
-        is not UTF-8 text (``"<file>: not a text map (not UTF-8 ...)"``).
+        ``"<file>: not a text map (not UTF-8: byte 0x.. at offset N); ..."`` for a binary or
+        Latin-1 file (the offset counts bytes from 0), ``"<file>: the map file is empty; ..."``
+        for a file without a character other than whitespace.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "bad.txt"
+    ...     _ = path.write_bytes(b"@@@@\n@P\xe9@\n")
+    ...     read_map_file(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: bad.txt: not a text map (not UTF-8: byte 0xe9 at offset 7); ... saved as UTF-8
     """
     path = Path(path)
-    name = path.name if path.name.isprintable() else repr(path.name)  # messages stay one line
+    name = _display_name(path)
     if not path.is_file():
         raise FileNotFoundError(f"map file {str(path)!r} not found; give the path of a text map")
     try:
@@ -266,9 +288,29 @@ def load_map(path: str | Path, game: str, n_agents: int) -> GameMap:
         raise ValueError(
             f"{name}: not a text map (not UTF-8: byte 0x{exc.object[exc.start]:02x} at "
             f"offset {exc.start}); give a plain-text file drawn with the legend characters "
-            "(ASCII), one line per map row"
+            "(ASCII), one line per map row, saved as UTF-8"
         ) from None
-    return parse_map(text, game, n_agents, name=name)
+    if not text.strip():
+        raise ValueError(
+            f"{name}: the map file is empty; draw at least a 3 x 3 walled map in it, one line "
+            "per map row (or leave env.map empty for the game's shipped map)"
+        )
+    return text if text.endswith("\n") else text + "\n"
+
+
+def load_map(path: str | Path, game: str, n_agents: int) -> GameMap:
+    """Read and check a map file (see :func:`read_map_file` and :func:`parse_map`).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        For any fault of the map, naming the file, line and column; for a file that
+        is not UTF-8 text (``"<file>: not a text map (not UTF-8 ...)"``) or is empty.
+    """
+    path = Path(path)
+    return parse_map(read_map_file(path), game, n_agents, name=_display_name(path))
 
 
 @dataclass(frozen=True)
