@@ -158,6 +158,8 @@ def trainer_rate(n_envs: int, t_len: int, steps: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         train(cfg, os.path.join(tmp, "run"), argv=["bench_plain_loop"],
               progress=lambda row: rows.append((time.perf_counter(), int(row["agent_steps"]))))
+    if len(rows) < 2:
+        raise SystemExit("the trainer reported fewer than 2 episodes; raise --trainer-steps")
     (t0, s0), (t1, s1) = rows[0], rows[-1]
     return (s1 - s0) / (t1 - t0)
 
