@@ -13,24 +13,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from click.testing import CliRunner
+from cli_support import MAP, TINY, error_line, run, tree
 
-from cli.main import cli
-
-TINY = [
-    "--game", "harvest", "--n-envs", "2", "--workers", "1", "--seed", "3",
-    "-s", "env.config.n_agents=2", "-s", "env.config.view_radius=2",
-    "-s", "env.config.horizon=10", "-s", "model.hidden_size=8", "-s", "model.fc_sizes=[8]",
-    "-s", "model.influencers=1", "-s", "trainer.rollout_length=5",
-    "-s", "logging.episode_every=1", "-s", "logging.tensorboard=false",
-    "-s", "env.map=@@@@@@\n@P A @\n@AA P@\n@@@@@@",
-]
+TINY = [*TINY, *MAP]
 
 ROOT = os.geteuid() == 0
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
@@ -45,21 +32,6 @@ def trained(tmp_path_factory) -> Path:
 
 def _checkpoint(run_dir: Path) -> Path:
     return sorted((run_dir / "checkpoints").glob("ckpt_*.pt"))[-1]
-
-
-def _tree(*folders: Path) -> dict:
-    """Every file and folder below ``folders`` (hidden ones too), with the files' bytes."""
-    return {str(p): (p.read_bytes() if p.is_file() else None)
-            for folder in folders for p in sorted(folder.rglob("*"))}
-
-
-def _error_line(result) -> str:
-    """The one line of a bad-input failure: exit 2, ``Error: ...`` on stderr, no traceback."""
-    assert result.exit_code == 2, result.output
-    assert result.stdout == "", result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
-    return lines[0]
 
 
 # -- bad checkpoints ----------------------------------------------------------------------------
@@ -114,11 +86,11 @@ FIX = r"pass a checkpoint written by infoflow train"
 def test_evaluate_bad_checkpoint(trained, tmp_path, kind, message):
     bad = tmp_path / "bad.pt"
     _write_bad(kind, _checkpoint(trained), bad)
-    before = _tree(tmp_path, trained)
-    line = _error_line(run("evaluate", bad, "--episodes", 2, "--video", tmp_path / "v.gif"))
+    before = tree(tmp_path, trained)
+    line = error_line(run("evaluate", bad, "--episodes", 2, "--video", tmp_path / "v.gif"))
     assert re.search(message, line), line
     assert "weights_only" not in line and "arbitrary code" not in line  # no torch advice
-    assert _tree(tmp_path, trained) == before
+    assert tree(tmp_path, trained) == before
 
 
 def test_train_resume_refuses_a_pickle_checkpoint_and_changes_nothing(trained, tmp_path):
@@ -126,13 +98,13 @@ def test_train_resume_refuses_a_pickle_checkpoint_and_changes_nothing(trained, t
     shutil.copytree(trained, out)
     newest = out / "checkpoints" / "ckpt_0000000000080.pt"  # the one --resume picks
     _write_bad("plain_pickle", _checkpoint(trained), newest)
-    before = _tree(out)
-    line = _error_line(run("train", "--out", out, "--resume", "--steps", 120, "--quiet"))
+    before = tree(out)
+    line = error_line(run("train", "--out", out, "--resume", "--steps", 120, "--quiet"))
     assert re.search(r"'[^']*ckpt_0000000000080\.pt' is not a readable infoflow checkpoint: "
                      r"it is not weights-only .*on --resume: move this file out of the run's "
                      r"checkpoints/ folder", line), line
     assert "weights_only" not in line
-    assert _tree(out) == before
+    assert tree(out) == before
 
 
 # -- evaluate's options -------------------------------------------------------------------------
@@ -150,10 +122,10 @@ def test_train_resume_refuses_a_pickle_checkpoint_and_changes_nothing(trained, t
 ])
 def test_evaluate_bad_option(trained, tmp_path, args, message):
     args = [str(tmp_path / "no_dir" / "v.gif") if a == "NO_DIR/v.gif" else a for a in args]
-    before = _tree(tmp_path, trained)
-    line = _error_line(run("evaluate", trained, "--out", tmp_path / "e.zarr", *args))
+    before = tree(tmp_path, trained)
+    line = error_line(run("evaluate", trained, "--out", tmp_path / "e.zarr", *args))
     assert re.search(message, line), line
-    assert _tree(tmp_path, trained) == before
+    assert tree(tmp_path, trained) == before
 
 
 def test_evaluate_limits_match_the_library():
@@ -195,10 +167,10 @@ def test_evaluate_read_only_output(trained, tmp_path, read_only, args, message):
     names = {"RUN": str(trained)}
     args = [names.get(a, a.replace("RO/", f"{read_only}/").replace("TMP/", f"{tmp_path}/"))
             for a in args]
-    before = _tree(tmp_path, trained)
-    line = _error_line(run("evaluate", *args, "--episodes", 2))
+    before = tree(tmp_path, trained)
+    line = error_line(run("evaluate", *args, "--episodes", 2))
     assert re.search(message, line), line
-    assert _tree(tmp_path, trained) == before
+    assert tree(tmp_path, trained) == before
 
 
 def test_evaluate_stopped_half_way_leaves_no_store(trained, tmp_path, monkeypatch):
@@ -244,7 +216,7 @@ def test_evaluate_writes_the_store_and_gif_whole_and_nothing_else(trained, tmp_p
      r"than the 2 GB allowed; lower --scale or --steps"),
 ])
 def test_render_too_big(tmp_path, args, message):
-    line = _error_line(run("render", *args, "--out", tmp_path / "r.gif"))
+    line = error_line(run("render", *args, "--out", tmp_path / "r.gif"))
     assert re.search(message, line), line
     assert list(tmp_path.iterdir()) == []
 
@@ -256,11 +228,11 @@ def test_render_help_states_the_scale_limit():
 
 
 def test_render_read_only_out(tmp_path, read_only):
-    before = _tree(tmp_path)
-    line = _error_line(run("render", "cleanup", "--steps", 2, "--out", read_only / "c.gif"))
+    before = tree(tmp_path)
+    line = error_line(run("render", "cleanup", "--steps", 2, "--out", read_only / "c.gif"))
     assert re.search(r"Invalid value for --out: cannot write to folder '[^']*ro' \(Permission "
                      r"denied\); choose a writable folder", line), line
-    assert _tree(tmp_path) == before
+    assert tree(tmp_path) == before
 
 
 def test_render_writes_only_the_gif(tmp_path):

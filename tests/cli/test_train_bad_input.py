@@ -12,20 +12,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from cli_support import MAP, TINY, error_line, run, tree
 
 import trainers.limits as limits
-from cli.main import cli
 from trainers.config import load_config
 
-TINY = [
-    "--game", "harvest", "--n-envs", "2", "--workers", "1", "--seed", "3",
-    "-s", "env.config.n_agents=2", "-s", "env.config.view_radius=2",
-    "-s", "env.config.horizon=10", "-s", "model.hidden_size=8", "-s", "model.fc_sizes=[8]",
-    "-s", "model.influencers=1", "-s", "trainer.rollout_length=5",
-    "-s", "logging.episode_every=1", "-s", "logging.tensorboard=false",
-]
-MAP = ["-s", "env.map=@@@@@@\n@P A @\n@AA P@\n@@@@@@"]  # (a --map is overridden by -s env.map)
 GIB = 2**30
 READ_AVAILABLE = limits.available_memory  # this machine's, before the fixture replaces it
 
@@ -35,24 +26,6 @@ def machine(monkeypatch):
     """A machine with 2 cores and 8 GiB of memory available."""
     monkeypatch.setattr(limits, "available_memory", lambda: 8 * GIB)
     monkeypatch.setattr(limits, "usable_cores", lambda: 2)
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def _tree(folder: Path) -> dict:
-    """Every file and folder below ``folder`` (hidden ones too), with the files' bytes."""
-    return {str(p): (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob("*"))}
-
-
-def _error_line(result) -> str:
-    """The one line of a bad-input failure: exit 2, ``Error: ...`` on stderr, no traceback."""
-    assert result.exit_code == 2, result.output
-    assert result.stdout == "", result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
-    return lines[0]
 
 
 # -- each case: files it needs, the arguments, the words its line must hold ------------------
@@ -110,12 +83,12 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, case):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     preset = [] if "--config" in args else ["-p", "quickstart", *TINY,
                                              *([] if "--map" in args else MAP)]
-    before = _tree(tmp_path)
-    line = _error_line(run("train", *preset, *args, "--steps", 40,
+    before = tree(tmp_path)
+    line = error_line(run("train", *preset, *args, "--steps", 40,
                            "--out", tmp_path / "runs" / "run", "--quiet"))
     for word in words:
         assert word in line, line
-    assert _tree(tmp_path) == before  # no run directory, nothing else
+    assert tree(tmp_path) == before  # no run directory, nothing else
 
 
 def _immutable(folder: Path) -> bool:
@@ -137,10 +110,10 @@ def test_read_only_out(tmp_path):
     if not _immutable(locked):
         pytest.skip("cannot make a folder read-only here (root without chattr +i support)")
     try:
-        before = _tree(tmp_path)
-        line = _error_line(run("train", "-p", "quickstart", *TINY, *MAP, "--steps", 40,
+        before = tree(tmp_path)
+        line = error_line(run("train", "-p", "quickstart", *TINY, *MAP, "--steps", 40,
                                "--out", locked / "sub" / "run", "--quiet"))
-        assert _tree(tmp_path) == before
+        assert tree(tmp_path) == before
     finally:
         subprocess.run(["chattr", "-i", str(locked)], capture_output=True)
         locked.chmod(0o755)
@@ -159,12 +132,12 @@ def trained(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("steps", [["--steps", 20], ["--steps", 40], []])
 def test_resume_with_a_spent_budget(trained, steps):
-    before = _tree(trained)
-    line = _error_line(run("train", "--out", trained, "--resume", *steps, "--quiet"))
+    before = tree(trained)
+    line = error_line(run("train", "--out", trained, "--resume", *steps, "--quiet"))
     budget = steps[1] if steps else 40
     assert (f"--steps {budget} (trainer.total_steps) does not exceed the 40 agent steps the run "
             f"in '{trained}' has already done; --steps must exceed 40") in line
-    assert _tree(trained) == before
+    assert tree(trained) == before
 
 
 # -- the limits themselves ----------------------------------------------------------------------

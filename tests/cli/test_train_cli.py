@@ -1,22 +1,9 @@
 """`infoflow train` and `infoflow evaluate`: help, a tiny run, resume, one-line errors (exit 2)."""
 
 import pytest
-from click.testing import CliRunner
+from cli_support import MAP, TINY, error_line, run, tree
 
-from cli.main import cli
-
-TINY = [
-    "--game", "harvest", "--n-envs", "2", "--workers", "1", "--seed", "3",
-    "-s", "env.config.n_agents=2", "-s", "env.config.view_radius=2",
-    "-s", "env.config.horizon=10", "-s", "model.hidden_size=8", "-s", "model.fc_sizes=[8]",
-    "-s", "model.influencers=1", "-s", "trainer.rollout_length=5",
-    "-s", "logging.episode_every=1", "-s", "logging.tensorboard=false",
-    "-s", "env.map=@@@@@@\n@P A @\n@AA P@\n@@@@@@",
-]
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
+TINY = [*TINY, *MAP]
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate"])
@@ -106,12 +93,6 @@ def test_evaluate_errors(tmp_path):
     assert result.exit_code == 2 and ".gif" in result.output
 
 
-def _error_line(result):
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
-    return lines[0]
-
-
 @pytest.mark.parametrize("bad", ["env.config.n_agents=1", "model.influencers=5",
                                  "env.config.horizon=0", "model.divergence=pmi"])
 def test_config_errors_leave_no_run_directory(tmp_path, bad):
@@ -120,15 +101,10 @@ def test_config_errors_leave_no_run_directory(tmp_path, bad):
     result = run("train", "-p", "quickstart", *TINY, "--model", kind, "-s", bad,
                  "--steps", 40, "--out", out, "--quiet")
     assert result.exit_code == 2, result.output
-    _error_line(result)
+    error_line(result)
     assert not out.exists()
     fixed = run("train", "-p", "quickstart", *TINY, "--steps", 40, "--out", out, "--quiet")
     assert fixed.exit_code == 0, fixed.output  # the corrected command just works
-
-
-def _tree(path):
-    return {str(p.relative_to(path)): (p.read_bytes() if p.is_file() else None)
-            for p in sorted(path.rglob("*"))}
 
 
 def _killed_run(tmp_path):
@@ -149,11 +125,11 @@ def _killed_run(tmp_path):
 def test_resume_failure_leaves_the_directory_unchanged(tmp_path):
     out = _killed_run(tmp_path)
     (out / "checkpoints" / "ckpt_0000000000040.pt").write_bytes(b"junk")
-    before = _tree(out)
+    before = tree(out)
     result = run("train", "--out", out, "--resume", "--steps", 80, "--quiet")
     assert result.exit_code == 2, result.output
-    assert "not a readable infoflow checkpoint" in _error_line(result)
-    assert _tree(out) == before
+    assert "not a readable infoflow checkpoint" in error_line(result)
+    assert tree(out) == before
 
 
 def test_a_run_killed_before_its_first_checkpoint_resumes_from_step_0(tmp_path):
@@ -175,5 +151,5 @@ def test_backend_errors_leave_no_run_directory(tmp_path, monkeypatch, setting, m
     result = run("train", "-p", "quickstart", *TINY, "-s", setting, "--steps", 40, "--out", out,
                  "--quiet")
     assert result.exit_code == 2, result.output
-    assert message in _error_line(result)
+    assert message in error_line(result)
     assert not out.exists()
