@@ -164,7 +164,13 @@ def train(preset, config_file, sets, out, resume, steps, workers, backend, ray_a
 
     from trainers.a3c import WorkerError
     from trainers.a3c import train as run_training
+    from trainers.config import resolve_workers
 
+    if not quiet:  # at once: compiling and spawning can take a while before the first episode
+        click.echo(f"infoflow train: {cfg.model.kind} on {cfg.env.game}, "
+                   f"{resolve_workers(cfg)} worker(s) x {cfg.env.n_envs} env copies, to "
+                   f"{cfg.trainer.total_steps:,} agent steps in {out}; starting workers (the "
+                   "progress bar appears when the first episode ends)", err=True)
     bar = None
 
     def progress(row: dict) -> None:
@@ -175,7 +181,9 @@ def train(preset, config_file, sets, out, resume, steps, workers, backend, ray_a
             from tqdm import tqdm
 
             bar = tqdm(total=cfg.trainer.total_steps, unit=" steps", unit_scale=True,
-                       dynamic_ncols=True, desc="train", mininterval=0.5)
+                       dynamic_ncols=True, desc="train", mininterval=0.5,
+                       bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                                  "[{elapsed}<{remaining}{postfix}]")  # one rate: ours
         bar.set_postfix({"steps/s": f"{row['steps_per_s']:,.0f}",
                          "return": f"{row['collective_return']:.1f}",
                          "beta": f"{row['beta']:.3g}"}, refresh=False)
@@ -190,10 +198,10 @@ def train(preset, config_file, sets, out, resume, steps, workers, backend, ray_a
         if bar is not None:
             bar.close()
     last = summary.last_stats
-    rate = last.get("steps_per_s", float("nan"))
+    returns = (f"; last collective return {last['collective_return']:.1f}"
+               if "collective_return" in last else "; no episode ended")
     click.echo(f"trained to {summary.agent_steps:,} agent steps in {summary.seconds:.0f} s "
-               f"({rate:,.0f} steps/s); last collective return "
-               f"{last.get('collective_return', float('nan')):.1f}")
+               f"({summary.steps_per_s:,.0f} steps/s over this run){returns}")
     ckpt = summary.checkpoint.name if summary.checkpoint else "-"
     click.echo(f"run directory: {out}  (checkpoint {ckpt})")
     click.echo(f"analyse with:  infoflow analyze {out}")

@@ -74,6 +74,13 @@ class TrainSummary:
     seconds: float
     checkpoint: Path | None
     last_stats: dict[str, float]
+    start_steps: int = 0
+    """agent steps done before this call (a resumed run's checkpoint)."""
+
+    @property
+    def steps_per_s(self) -> float:
+        """Agent steps of this call divided by its seconds (workers' start-up included)."""
+        return (self.agent_steps - self.start_steps) / max(self.seconds, 1e-9)
 
 
 def influence_divergence(cfg: TrainConfig) -> str | None:
@@ -309,7 +316,8 @@ class _Run:
     def summary(self) -> TrainSummary:
         self.close()
         return TrainSummary(int(self.step_counts.sum()), self.n_episodes,
-                            time.perf_counter() - self.t0, self.last_checkpoint, self.last_stats)
+                            time.perf_counter() - self.t0, self.last_checkpoint, self.last_stats,
+                            self.start_steps)
 
 
 def train(cfg: TrainConfig, out: str | Path, resume: bool = False,
