@@ -286,7 +286,7 @@ class Worker:
         for k in range(self.N):
             stats[f"return_{k}"] = float(per_agent[k])
         for key, value in sums.items():  # the loss's named terms, averaged over updates
-            if key in ("policy", "value", "moa", "message_policy", "message_value"):
+            if key in ("policy", "value", *self.model.variant.loss_names):
                 key = f"loss_{key}"
             elif key == "return":
                 key = "n_step_return"

@@ -82,6 +82,8 @@ class ModelKind:
     """the influence divergences the kind supports (`ModelConfig.divergence`)."""
     needs_visible: ClassVar[bool] = False
     """`act` needs who sees whom (``visible``, the env's ``info['visible']``)."""
+    loss_names: ClassVar[tuple[str, ...]] = ()
+    """the kind's `loss_terms` that are losses (logged as ``loss_<name>`` in metrics.csv)."""
     learns_from_influence: ClassVar[bool] = False
     """the action head learns from alpha * e + beta(t) * c instead of e."""
 

@@ -49,6 +49,7 @@ class Communication(ModelKind):
     name = "communication"
     min_agents = 2
     computes_influence = True
+    loss_names = ("message_policy", "message_value")
     sends_messages = True
 
     def slots(self) -> tuple[int, int]:

@@ -150,6 +150,7 @@ class MOA(ModelKind):
     name = "moa"
     min_agents = 2
     computes_influence = True
+    loss_names = ("moa",)
     needs_visible = True
     learns_from_influence = True
     divergences = ("kl", "jsd")  # PMI needs the influencee's taken action, only predicted here
