@@ -38,7 +38,7 @@ def test_the_example_trains_from_the_cli(tmp_path):
     assert result.exit_code == 0, result.output
     header, *rows = (out / "metrics.csv").read_text().splitlines()
     columns = header.split(",")
-    for name in ("influence_reward", "moa_accuracy", "moa_baseline_frequent",
+    for name in ("influence_reward", "loss_moa", "moa_accuracy", "moa_baseline_frequent",
                  "moa_baseline_previous"):
         assert name in columns
     last = dict(zip(columns, rows[-1].split(","), strict=True))
