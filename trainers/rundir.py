@@ -35,12 +35,16 @@ from typing import Any
 
 import torch
 
-__all__ = ["RunDir", "MetricsWriter", "CHECKPOINT_FORMAT"]
+__all__ = ["RunDir", "RunDirInUse", "MetricsWriter", "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = 1
 """Value of a checkpoint's ``format`` entry written by this version."""
 
 _CKPT = re.compile(r"^ckpt_(\d+)\.pt$")
+
+
+class RunDirInUse(FileExistsError):
+    """Another run claimed the directory first (between the check and the creation)."""
 
 
 class RunDir:
@@ -58,8 +62,14 @@ class RunDir:
     def __init__(self, path: str | Path, resume: bool = False) -> None:
         self.path = Path(path)
         self.check(self.path, resume)
-        if not resume:
-            self.path.mkdir(parents=True, exist_ok=True)
+        if not resume:  # claim it: of two runs racing for one directory, one creates
+            self.path.mkdir(parents=True, exist_ok=True)  # checkpoints/, the other stops here
+            try:
+                self.checkpoint_dir.mkdir()
+            except FileExistsError:
+                raise RunDirInUse(
+                    f"run directory {str(self.path)!r} was just taken by another run; "
+                    "choose another --out") from None
         self.checkpoint_dir.mkdir(exist_ok=True)
         for stale in self.checkpoint_dir.glob("*.tmp"):  # left by an interrupted write
             stale.unlink(missing_ok=True)

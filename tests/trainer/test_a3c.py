@@ -360,3 +360,16 @@ def test_checkpoints_by_steps_and_by_wall_clock(tmp_path, minutes, want):
     if minutes:
         want = [k * EPISODE for k in want]
     assert steps == want
+
+
+def test_two_runs_racing_for_one_directory(tmp_path, monkeypatch):
+    """Both pass the check (as two processes can); the second to create the directory stops
+    with one line and leaves the first run's files alone."""
+    from trainers.rundir import RunDirInUse
+
+    train(tiny(steps=EPISODE), tmp_path / "run", argv=["winner"])
+    winner = {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()}
+    monkeypatch.setattr(RunDir, "check", staticmethod(lambda path, resume=False: None))
+    with pytest.raises(RunDirInUse, match="just taken by another run; choose another --out"):
+        train(tiny(steps=EPISODE), tmp_path / "run", argv=["loser"])
+    assert {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()} == winner

@@ -49,7 +49,13 @@ from trainers.a3c.supervision import (
 )
 from trainers.a3c.worker import EpisodeResult, Worker, build_env
 from trainers.config import TrainConfig, config_to_toml, resolve_workers
-from trainers.rundir import CHECKPOINT_FORMAT, MetricsWriter, RunDir, load_checkpoint
+from trainers.rundir import (
+    CHECKPOINT_FORMAT,
+    MetricsWriter,
+    RunDir,
+    RunDirInUse,
+    load_checkpoint,
+)
 from trainers.schedules import influence_weight, learning_rate
 from trainers.trajectory_log import episodes_to_dataset, store_attrs
 
@@ -397,6 +403,14 @@ def _train_in_run_dir(state: _Run, out: Path, resume: bool, header: str,
         before = _snapshot(out)
         try:
             run = RunDir(out, resume=resume)
+        except RunDirInUse:  # another run's directory now: touch nothing of it
+            state.close()
+            raise
+        except BaseException:
+            state.close()
+            _restore_snapshot(out, before)
+            raise
+        try:
             run.write_config(config_to_toml(cfg, header=header))
             run.append_readme(argv)
             state.open(run, resume)
