@@ -20,6 +20,8 @@ import sys
 
 import click
 
+from trainers.errors import NoSpaceError
+
 # command name -> "module:attribute" of its click command
 COMMANDS: dict[str, str] = {
     "analyze": "cli.analyze_cmd:analyze",
@@ -31,7 +33,7 @@ COMMANDS: dict[str, str] = {
 }
 
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError,
-               IsADirectoryError, PermissionError)
+               IsADirectoryError, PermissionError, NoSpaceError)
 ERROR_STATUS = 2
 
 

@@ -20,12 +20,14 @@ are removed when a run starts or resumes. They are read with
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import math
 import os
 import pickle
 import re
 import shlex
+import shutil
 import sys
 import warnings
 from collections.abc import Mapping
@@ -35,12 +37,25 @@ from typing import Any
 
 import torch
 
-__all__ = ["RunDir", "RunDirInUse", "MetricsWriter", "CHECKPOINT_FORMAT"]
+from trainers.errors import NoSpaceError
+
+__all__ = ["RunDir", "RunDirInUse", "NoSpaceError", "MetricsWriter", "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = 1
 """Value of a checkpoint's ``format`` entry written by this version."""
 
 _CKPT = re.compile(r"^ckpt_(\d+)\.pt$")
+
+
+def _tensor_bytes(obj: Any) -> int:
+    """Bytes of every tensor in a nested mapping / sequence."""
+    if isinstance(obj, torch.Tensor):
+        return obj.element_size() * obj.nelement()
+    if isinstance(obj, Mapping):
+        return sum(_tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_tensor_bytes(v) for v in obj)
+    return 0
 
 
 class RunDirInUse(FileExistsError):
@@ -99,6 +114,11 @@ class RunDir:
                 "continue it, or choose another --out"
             )
         return None
+
+    def _no_space(self, need: int, free: int) -> str:
+        return (f"not enough free disk space for a checkpoint in {str(self.checkpoint_dir)!r} "
+                f"(it needs about {need / 2**20:,.1f} MiB, {free / 2**20:,.1f} MiB free); free "
+                "some space, then continue the run with --resume")
 
     # -- files ------------------------------------------------------------------------------
 
@@ -163,12 +183,21 @@ class RunDir:
         """
         target = self.checkpoint_dir / f"ckpt_{agent_steps:013d}.pt"
         tmp = target.with_name(target.name + ".tmp")
+        need = _tensor_bytes(state) + 2**20  # the tensors, plus room for the rest
+        free = shutil.disk_usage(self.checkpoint_dir).free
+        if free < need:
+            raise NoSpaceError(self._no_space(need, free))
         try:
             with open(tmp, "wb") as f:
                 torch.save(dict(state), f)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            if exc.errno == errno.ENOSPC:
+                raise NoSpaceError(self._no_space(need, 0)) from None
+            raise
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

@@ -168,3 +168,16 @@ def test_memory_estimate_grows_with_each_field_and_workers():
 def test_available_memory_reads_this_machine():
     found = READ_AVAILABLE()
     assert found is None or found > 0
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_run_directory(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 100, 100))
+    before = tree(tmp_path)
+    result = run("train", "-p", "quickstart", *TINY, *MAP, "--steps", 40,
+                 "--out", tmp_path / "run", "--quiet")
+    assert "not enough free disk space for a checkpoint" in error_line(result)
+    assert tree(tmp_path) == before

@@ -120,3 +120,21 @@ def test_check_touches_nothing(tmp_path):
     (tmp_path / "run" / "checkpoints" / "ckpt_0000000000007.pt").write_bytes(b"")
     found = RunDir.check(tmp_path / "run", resume=True)
     assert found == tmp_path / "run" / "checkpoints" / "ckpt_0000000000007.pt"
+
+
+def test_a_checkpoint_needs_free_space_and_leaves_nothing_half_written(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    from trainers.errors import NoSpaceError
+
+    run = RunDir(tmp_path / "run")
+    state = {"format": CHECKPOINT_FORMAT, "model": {"w": torch.zeros(1000)}}
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 100, 100))
+    with pytest.raises(NoSpaceError, match="not enough free disk space for a checkpoint .*"
+                                           "free some space, then continue the run with --resume"):
+        run.save_checkpoint(state, 40, keep=2)
+    assert list(run.checkpoint_dir.iterdir()) == []
+    monkeypatch.undo()
+    assert run.save_checkpoint(state, 40, keep=2).is_file()
