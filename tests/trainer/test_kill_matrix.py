@@ -167,3 +167,18 @@ def test_termination_signals_checkpoint_and_stop(tmp_path, workers, sig, group, 
     assert len(err) == 1 and said in err[0] and "continue with --resume" in err[0], err
     assert_no_survivors(children)
     resume_and_check(out, workers)
+
+
+def test_sigterm_stops_an_evaluation_and_leaves_nothing(tmp_path):
+    run_dir = tmp_path / "run"
+    subprocess.run(command(run_dir, 1), cwd=ROOT, check=True, capture_output=True, timeout=300)
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "evaluate", str(run_dir),
+                             "--episodes", "10000", "--out", str(tmp_path / "eval.zarr")],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: any(p.name.startswith(".eval.zarr-") for p in tmp_path.iterdir()), proc)
+    children = descendants(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    assert proc.returncode not in (0, None)
+    assert_no_survivors(children)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no store, no temporary

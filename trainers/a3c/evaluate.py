@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from infoflow.communication import gini_kernel
+from trainers.a3c.supervision import terminate_as_interrupt
 from trainers.a3c.trainer import build_model, influence_divergence, n_symbols
 from trainers.a3c.worker import Worker
 from trainers.config import TrainConfig, config_from_dict
@@ -155,7 +156,8 @@ def evaluate_checkpoint(checkpoint: str | Path, episodes: int = 8, out: str | Pa
                         ckpt["config"], seed, divergence=influence_divergence(cfg))
     attrs["title"] = f"infoflow evaluation of {cfg.model.kind} on {meta['game']}"
     returns, influence, equal = [], [], []
-    with _staged(store, video) as (tmp_store, tmp_video):  # checks both can be written
+    # SIGTERM / SIGHUP as Ctrl-C: the staged files are removed, nothing half-written remains
+    with terminate_as_interrupt(), _staged(store, video) as (tmp_store, tmp_video):
         worker = Worker(0, cfg, model, log_all=True)
         if video is not None:
             worker.frames = []
