@@ -199,7 +199,8 @@ def train_ray(state: _Run, limit: int, worker_timeout: float) -> None:
     steps; checkpoint at ``logging.checkpoint_every`` and at the end (state pulled from the
     server). Raises WorkerError when a worker or the parameter server dies or hangs, or on
     Ctrl-C (after a checkpoint when the server still answers)."""
-    from trainers.a3c.trainer import WorkerError, _interruption, finish_workers
+    from trainers.a3c.supervision import interruption_message
+    from trainers.a3c.trainer import WorkerError, finish_workers
 
     ray = require_ray()
     cfg = state.cfg
@@ -237,7 +238,7 @@ def train_ray(state: _Run, limit: int, worker_timeout: float) -> None:
                                            timeout=worker_timeout) < limit:
                 pending[actors[rank].run_episode.remote(limit)] = rank
     except KeyboardInterrupt as exc:
-        failure = _interruption(exc)
+        failure = interruption_message(exc)
     except ray.exceptions.RayError as exc:  # a call to the server (worker results are above)
         failure = f"the parameter server died or hangs ({type(exc).__name__})"
     except BaseException as exc:

@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator
 
 __all__ = ["Terminated", "terminate_as_interrupt", "deferred_interrupts", "die_with_parent",
-           "POLL_S"]
+           "interruption_message", "POLL_S"]
 
 POLL_S = 1.0
 """Seconds between a worker's checks that its parent is alive."""
@@ -40,6 +40,11 @@ _depth = 0
 
 class Terminated(KeyboardInterrupt):
     """A termination signal (SIGTERM, SIGHUP) received by the trainer; ``str`` is its name."""
+
+
+def interruption_message(exc: KeyboardInterrupt) -> str:
+    """'interrupted by SIGTERM' (a `Terminated`) or 'interrupted (Ctrl-C)'."""
+    return f"interrupted by {exc}" if isinstance(exc, Terminated) else "interrupted (Ctrl-C)"
 
 
 def _interruption(name: str) -> KeyboardInterrupt:

@@ -42,9 +42,9 @@ import torch
 from trainers.a3c.parameters import SharedParameters
 from trainers.a3c.shared_optim import SharedOptimizer, make_optimizer
 from trainers.a3c.supervision import (
-    Terminated,
     deferred_interrupts,
     die_with_parent,
+    interruption_message,
     terminate_as_interrupt,
 )
 from trainers.a3c.worker import EpisodeResult, Worker, build_env
@@ -495,7 +495,7 @@ def _train_in_process(state: _Run, limit: int) -> None:
         state.save_checkpoint(mid_episode)
     except KeyboardInterrupt as exc:
         path = state.save_checkpoint(False, held=boundary)
-        raise TrainingInterrupted(f"{_interruption(exc)}; checkpoint saved to {path}; "
+        raise TrainingInterrupted(f"{interruption_message(exc)}; checkpoint saved to {path}; "
                                   "continue with --resume") from None
     except Exception as exc:  # the in-process worker failed: same report as a dead process
         path = state.save_checkpoint(False, held=boundary)
@@ -556,7 +556,7 @@ def _train_processes(state: _Run, limit: int, worker_timeout: float) -> None:
             elif kind == "error":
                 failure = state.worker_error(payload, message[2])
     except KeyboardInterrupt as exc:
-        failure = _interruption(exc)
+        failure = interruption_message(exc)
     except BaseException as exc:
         error = exc
     finally:
@@ -569,11 +569,6 @@ def _train_processes(state: _Run, limit: int, worker_timeout: float) -> None:
     if late_error is not None and (failure is None or "without a report" in failure):
         failure = late_error
     finish_workers(lambda: state.save_checkpoint(True), error, failure)
-
-
-def _interruption(exc: KeyboardInterrupt) -> str:
-    """'interrupted by SIGTERM' (a `Terminated`) or 'interrupted (Ctrl-C)'."""
-    return f"interrupted by {exc}" if isinstance(exc, Terminated) else "interrupted (Ctrl-C)"
 
 
 def finish_workers(save: Callable[[], Path], error: BaseException | None,

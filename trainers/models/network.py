@@ -27,6 +27,11 @@ def sample(logp: Tensor, generator: torch.Generator | None) -> Tensor:
     return torch.multinomial(flat, 1, generator=generator).view(logp.shape[:-1])
 
 
+def core_state(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """The core's part of a model state ({h, c} for an LSTM, empty for ff)."""
+    return {k: state[k] for k in ("h", "c") if k in state}
+
+
 @dataclass
 class ActingStep:
     """One acting step of all agents in E env copies, filled in as it is computed (no grad).
@@ -69,7 +74,7 @@ class ActingStep:
     @property
     def core_state(self) -> dict[str, Tensor]:
         """The core's part of the state ({h, c} for an LSTM, empty for ff)."""
-        return {k: self.state[k] for k in ("h", "c") if k in self.state}
+        return core_state(self.state)
 
 
 class AgentsNetwork(nn.Module):
@@ -129,10 +134,7 @@ class AgentsNetwork(nn.Module):
         return (to_agent_last(out, self.policy_head),
                 to_agent_last(out, self.value_head).squeeze(-1))
 
-    @staticmethod
-    def core_state(state: dict[str, Tensor]) -> dict[str, Tensor]:
-        """The core's part of a model state ({h, c} for an LSTM, empty for ff)."""
-        return {k: state[k] for k in ("h", "c") if k in state}
+    core_state = staticmethod(core_state)
 
     def policy_step(self, step: ActingStep) -> None:
         """The core and heads on ``step.slots``; fills gates, out, logp, values, actions (sampled
