@@ -173,7 +173,8 @@ def test_sigterm_stops_an_evaluation_and_leaves_nothing(tmp_path):
     run_dir = tmp_path / "run"
     subprocess.run(command(run_dir, 1), cwd=ROOT, check=True, capture_output=True, timeout=300)
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "evaluate", str(run_dir),
-                             "--episodes", "10000", "--out", str(tmp_path / "eval.zarr")],
+                             "--episodes", "10000", "--batch", "1",  # ~100k steps: minutes
+                             "--out", str(tmp_path / "eval.zarr")],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: any(p.name.startswith(".eval.zarr-") for p in tmp_path.iterdir()), proc)
     children = descendants(proc.pid)
