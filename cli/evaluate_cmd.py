@@ -11,6 +11,12 @@ MAX_EPISODES = 10_000  # = trainers.a3c.evaluate.MAX_EPISODES
 MAX_BATCH = 256  # = trainers.a3c.evaluate.MAX_BATCH
 
 
+class EvaluationInterrupted(click.ClickException):
+    """Ctrl-C, SIGTERM or SIGHUP stopped an evaluation; exit status 1."""
+
+    exit_code = 1
+
+
 class _Count(click.ParamType):
     """A whole number in 1..``most``: ``16``, ``1_000`` or ``1e3``; checked before any work."""
 
@@ -64,11 +70,16 @@ def evaluate(checkpoint: Path, episodes: int, out: Path | None, video: Path | No
       infoflow evaluate runs/quick --episodes 16 --video quick.gif
     """
     from trainers.a3c.evaluate import evaluate_checkpoint
+    from trainers.a3c.supervision import interruption_message
 
     if video is not None and video.suffix.lower() != ".gif":
         raise click.BadParameter(f"{video}: give a file name ending in .gif", param_hint="--video")
-    result = evaluate_checkpoint(checkpoint, episodes=episodes, out=out, video=video, seed=seed,
-                                 batch=batch)
+    try:
+        result = evaluate_checkpoint(checkpoint, episodes=episodes, out=out, video=video,
+                                     seed=seed, batch=batch)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the staged files are gone
+        raise EvaluationInterrupted(f"evaluation {interruption_message(exc)}; nothing was "
+                                    "written") from None
     click.echo(f"{result['episodes']} episodes of {result['model']} on {result['game']} "
                f"(checkpoint at {result['agent_steps']:,} agent steps)")
     click.echo("| agent | mean return |")

@@ -170,8 +170,9 @@ def train(preset, config_file, sets, out, resume, steps, workers, backend, ray_a
         click.echo(f"infoflow train: {cfg.model.kind} on {cfg.env.game}, "
                    f"{resolve_workers(cfg)} worker(s) x {cfg.env.n_envs} env copies, to "
                    f"{cfg.trainer.total_steps:,} agent steps in {out}; starting workers (the "
-                   "progress bar appears when the first episode ends)", err=True)
+                   "progress bar appears with the first rollouts)", err=True)
     bar = None
+    returns: dict[str, str] = {}  # the last episode's collective return, the running one's
 
     def progress(row: dict) -> None:
         nonlocal bar
@@ -184,8 +185,13 @@ def train(preset, config_file, sets, out, resume, steps, workers, backend, ray_a
                        dynamic_ncols=True, desc="train", mininterval=0.5,
                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
                                   "[{elapsed}<{remaining}{postfix}]")  # one rate: ours
-        bar.set_postfix({"steps/s": f"{row['steps_per_s']:,.0f}",
-                         "return": f"{row['collective_return']:.1f}",
+        if row["kind"] == "episode":
+            returns["last episode"] = f"{row['collective_return']:.1f}"
+        else:  # the running episode so far, until an episode has ended
+            returns["so far"] = f"{row['collective_return']:.1f} @ step {row['episode_step']}"
+        shown = ({"return": returns["last episode"]} if "last episode" in returns else
+                 {"return so far": returns["so far"]})
+        bar.set_postfix({"steps/s": f"{row['steps_per_s']:,.0f}", **shown,
                          "beta": f"{row['beta']:.3g}"}, refresh=False)
         bar.update(max(0, min(int(row["agent_steps"]), cfg.trainer.total_steps) - bar.n))
 

@@ -137,6 +137,10 @@ class LoggingSection:
     checkpoint (at the next episode boundary), so a kill loses minutes; 0 = by steps only."""
     keep_checkpoints: int = 3
     """Checkpoints kept on disk (the newest K)."""
+    progress_rollouts: int = 10
+    """Write a ``rollouts.csv`` row (the running episode so far) and report progress every
+    this many rollouts of each worker, so returns show before the first episode ends
+    (0 = per episode only)."""
     tensorboard: bool = True
     """Write TensorBoard events as well, when ``tensorboard`` is installed."""
 
@@ -280,6 +284,8 @@ def validate_config(cfg: TrainConfig) -> None:
         (lg.keep_checkpoints >= 1, "logging.keep_checkpoints must be >= 1"),
         (lg.checkpoint_minutes >= 0, "logging.checkpoint_minutes must be >= 0 (0 = by steps "
                                      "only)"),
+        (lg.progress_rollouts >= 0, "logging.progress_rollouts must be >= 0 (0 = per episode "
+                                    "only)"),
     ]
     for ok, message in checks:
         if not ok:

@@ -6,7 +6,8 @@ Layout (SPEC 3, "Run directory")::
       README               how the run was started (one command line per start or resume)
       config.toml          the resolved config (every field, the exact game)
       checkpoints/         ckpt_<agent steps>.pt, atomic writes, the newest K kept
-      metrics.csv          one row per logged interval
+      metrics.csv          one row per finished worker episode
+      rollouts.csv         one row per ``logging.progress_rollouts`` rollouts of a worker
       trajectories.zarr    logged episodes (infoflow.trajectory schema)
       events.*             TensorBoard events, only when ``tensorboard`` is installed
 
@@ -31,6 +32,7 @@ import shutil
 import sys
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,8 @@ import torch
 
 from trainers.errors import NoSpaceError
 
-__all__ = ["RunDir", "RunDirInUse", "NoSpaceError", "MetricsWriter", "CHECKPOINT_FORMAT"]
+__all__ = ["RunDir", "RunDirInUse", "NoSpaceError", "MetricsWriter", "DirectorySnapshot",
+           "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = 1
 """Value of a checkpoint's ``format`` entry written by this version."""
@@ -136,6 +139,11 @@ class RunDir:
     def metrics_path(self) -> Path:
         """``metrics.csv``."""
         return self.path / "metrics.csv"
+
+    @property
+    def rollouts_path(self) -> Path:
+        """``rollouts.csv``."""
+        return self.path / "rollouts.csv"
 
     @property
     def trajectories_path(self) -> Path:
@@ -400,3 +408,56 @@ class MetricsWriter:
         self._file.close()
         if self._tb is not None:
             self._tb.close()
+
+
+@dataclass
+class DirectorySnapshot:
+    """What a run directory held before a run set it up, to undo a failed set-up.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "new" / "run"
+    >>> before = DirectorySnapshot.take(out)
+    >>> (out / "checkpoints").mkdir(parents=True)
+    >>> before.restore()
+    >>> out.parent.exists()
+    False
+    """
+
+    path: Path
+    missing: list[Path]          # the directory and its missing parents, deepest first
+    entries: set[str]            # names in the directory
+    files: dict[str, bytes]      # README and config.toml as they were
+
+    @classmethod
+    def take(cls, path: str | Path) -> DirectorySnapshot:
+        """The state of ``path`` now (a directory or nothing)."""
+        path = Path(path)
+        if not path.exists():
+            missing = [path]
+            while not missing[-1].parent.exists() and missing[-1].parent != missing[-1]:
+                missing.append(missing[-1].parent)
+            return cls(path, missing, set(), {})
+        files = {name: (path / name).read_bytes() for name in ("README", "config.toml")
+                 if (path / name).is_file()}
+        return cls(path, [], {p.name for p in path.iterdir()}, files)
+
+    def restore(self) -> None:
+        """Remove what was created in the directory since :meth:`take`, put README and
+        config.toml back, remove the folders that did not exist; best effort, never raises."""
+        out = self.path
+        try:
+            if out.is_dir():
+                for p in out.iterdir():
+                    if p.name not in self.entries:
+                        if p.is_dir() and not p.is_symlink():
+                            shutil.rmtree(p, ignore_errors=True)
+                        else:
+                            p.unlink(missing_ok=True)
+                for name, data in self.files.items():
+                    (out / name).write_bytes(data)
+            for folder in self.missing:
+                folder.rmdir()
+        except OSError:
+            pass

@@ -244,19 +244,20 @@ def test_a_failing_worker_reports_its_error(tmp_path):
     import queue
     import threading
 
-    from trainers.a3c.trainer import _Run, _worker_main
+    from trainers.a3c.process_backend import worker_main
+    from trainers.a3c.run_state import RunState
 
     results, stop = queue.Queue(), threading.Event()
     with pytest.raises(SystemExit):
-        _worker_main(3, tiny(), None, None, torch.zeros(4, dtype=torch.int64), 0, results, stop,
+        worker_main(3, tiny(), None, None, torch.zeros(4, dtype=torch.int64), 0, results, stop,
                      None)
     kind, rank, report = results.get_nowait()
     assert (kind, rank) == ("error", 3) and "Traceback" in report
 
-    class State:  # what _Run.worker_error needs of the trainer's state
+    class State:  # what RunState.worker_error needs of the run's state
         run = RunDir(tmp_path / "run")
 
-    line = _Run.worker_error(State, rank, report)
+    line = RunState.worker_error(State, rank, report)
     assert line.startswith("worker 3 died: AttributeError") and "\n" not in line
     assert "Traceback" in (tmp_path / "run" / "worker-errors.log").read_text()
 
@@ -308,12 +309,12 @@ def test_in_process_worker_failure_saves_a_checkpoint(tmp_path, monkeypatch):
 
 
 def test_failed_set_up_removes_the_new_run_directory(tmp_path, monkeypatch):
-    import trainers.a3c.trainer as trainer_mod
+    import trainers.a3c.run_state as run_state
 
     def broken_metrics(*args, **kwargs):
         raise PermissionError("metrics.csv is not writable")
 
-    monkeypatch.setattr(trainer_mod, "MetricsWriter", broken_metrics)
+    monkeypatch.setattr(run_state, "MetricsWriter", broken_metrics)
     with pytest.raises(PermissionError, match="not writable"):
         train(tiny(kind="a3c", steps=EPISODE), tmp_path / "a" / "run", argv=["test"])
     assert not (tmp_path / "a").exists()
@@ -333,12 +334,12 @@ def test_config_errors_leave_no_run_directory(tmp_path):
 
 def test_main_process_failure_with_workers_saves_a_checkpoint_and_stops_them(tmp_path,
                                                                            monkeypatch):
-    import trainers.a3c.trainer as trainer_mod
+    import trainers.a3c.run_state as run_state
 
     def failing_store_write(*args, **kwargs):
         raise OSError("simulated trajectory-store write failure")
 
-    monkeypatch.setattr(trainer_mod, "episodes_to_dataset", failing_store_write)
+    monkeypatch.setattr(run_state, "episodes_to_dataset", failing_store_write)
     with pytest.raises(OSError, match="simulated trajectory-store write failure") as info:
         train(tiny(kind="a3c", steps=4 * EPISODE, workers=2), tmp_path / "run", argv=["test"])
     assert any("checkpoint saved" in note for note in getattr(info.value, "__notes__", []))

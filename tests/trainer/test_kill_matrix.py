@@ -31,10 +31,10 @@ TINY = ["--game", "harvest", "--n-envs", "2", "--seed", "3",
         "-s", "env.map=@@@@@@\n@P A @\n@AA P@\n@@@@@@"]
 
 
-def command(out, workers, resume=False):
+def command(out, workers, resume=False, backend="processes"):
     setup = ["--resume"] if resume else ["-p", "quickstart", *TINY]
     return [sys.executable, "-m", "cli.main", "train", *setup, "--workers", str(workers),
-            "--steps", str(STEPS), "--out", str(out), "--quiet"]
+            "--backend", backend, "--steps", str(STEPS), "--out", str(out), "--quiet"]
 
 
 def descendants(pid):
@@ -98,10 +98,12 @@ def resume_and_check(out, workers):
     return ckpt
 
 
-def kill_run(tmp_path, workers, moment, sig=signal.SIGKILL, env=None, group=False):
+def kill_run(tmp_path, workers, moment, sig=signal.SIGKILL, env=None, group=False,
+             backend="processes"):
     """Start a run, wait for ``moment(out)``, send ``sig``; returns (out, proc, its children)."""
     out = tmp_path / "run"
-    proc = subprocess.Popen(command(out, workers), cwd=ROOT, env={**os.environ, **(env or {})},
+    proc = subprocess.Popen(command(out, workers, backend=backend), cwd=ROOT,
+                            env={**os.environ, **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     wait_for(lambda: moment(out), proc)
@@ -169,6 +171,21 @@ def test_termination_signals_checkpoint_and_stop(tmp_path, workers, sig, group, 
     resume_and_check(out, workers)
 
 
+@pytest.mark.parametrize(("sig", "said"), [(signal.SIGKILL, None),
+                                           (signal.SIGTERM, "interrupted by SIGTERM")])
+def test_a_killed_ray_run_leaves_no_ray_process(tmp_path, sig, said):
+    pytest.importorskip("ray", reason="the ray extra is not installed (it is in .[test])")
+    out, proc, children = kill_run(tmp_path, 2, during_rollout, sig=sig, backend="ray",
+                                   env={"RAY_USAGE_STATS_ENABLED": "0"})
+    # the driver's local Ray: GCS, raylet, the actors' worker processes, Ray's helpers
+    assert len(children) >= 4
+    assert_no_survivors(children)
+    if said is not None:
+        err = [line for line in proc.stderr.read().splitlines() if said in line]
+        assert err and "continue with --resume" in err[0]
+    resume_and_check(out, 2)  # resumed on the processes backend (a faster start)
+
+
 def test_sigterm_stops_an_evaluation_and_leaves_nothing(tmp_path):
     run_dir = tmp_path / "run"
     subprocess.run(command(run_dir, 1), cwd=ROOT, check=True, capture_output=True, timeout=300)
@@ -180,6 +197,8 @@ def test_sigterm_stops_an_evaluation_and_leaves_nothing(tmp_path):
     children = descendants(proc.pid)
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=60)
-    assert proc.returncode not in (0, None)
+    assert proc.returncode == 1
+    assert proc.stderr.read().strip().splitlines()[-1] == \
+        "Error: evaluation interrupted by SIGTERM; nothing was written"
     assert_no_survivors(children)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no store, no temporary

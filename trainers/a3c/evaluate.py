@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from infoflow.communication import gini_kernel
+from trainers.a3c.build import build_model, influence_divergence, n_symbols
 from trainers.a3c.supervision import terminate_as_interrupt
-from trainers.a3c.trainer import build_model, influence_divergence, n_symbols
 from trainers.a3c.worker import Worker
 from trainers.config import TrainConfig, config_from_dict
 from trainers.rundir import _first_line, checkpoint_file, load_checkpoint

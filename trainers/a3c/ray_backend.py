@@ -8,10 +8,12 @@ Chosen with ``trainer.backend = "ray"`` (install the extra: ``pip install -e ".[
   applied one at a time, asynchronously between workers, as in A3C.
 - :class:`RayWorker` (an actor, one CPU) runs a :class:`~trainers.a3c.worker.Worker` on a local
   copy of the model linked to the server by :class:`RemoteParameters`; each call plays one
-  episode and returns its :class:`~trainers.a3c.worker.EpisodeResult`.
-- :func:`train_ray` (the driver, inside :func:`trainers.a3c.train`) hands out episodes and does
-  what the other backends do with the results: ``metrics.csv``, ``trajectories.zarr``,
-  progress, checkpoints (state pulled from the server), the same run directory.
+  episode and returns its :class:`~trainers.a3c.worker.EpisodeResult`; its rollout reports
+  wait on the server until the driver collects them.
+- :func:`run` (the driver, inside :func:`trainers.a3c.train`, as the process backend's
+  :func:`trainers.a3c.process_backend.run`) hands out episodes and gives the results to the
+  same :class:`~trainers.a3c.run_state.RunState`: ``metrics.csv``, ``rollouts.csv``,
+  ``trajectories.zarr``, progress, checkpoints (state pulled from the server).
 
 Ray starts on this machine with W CPUs, unless ``trainer.ray_address`` names a running cluster
 (``auto``, ``ray://host:10001``), whose machines all need this package installed. With one
@@ -21,25 +23,26 @@ worker an uninterrupted run equals the in-process run of the same seed step for 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
+from trainers.a3c.build import build_model, build_optimizer
 from trainers.a3c.parameters import ParameterLink, SharedParameters
-from trainers.a3c.worker import EpisodeResult, Worker
+from trainers.a3c.reaper import Reaper
+from trainers.a3c.run_state import RunState, WorkerError
+from trainers.a3c.supervision import interruption_message, raise_pending_interrupt
+from trainers.a3c.worker import EpisodeResult, RolloutReport, Worker
 from trainers.config import TrainConfig
 
-if TYPE_CHECKING:
-    from trainers.a3c.trainer import _Run
-
-__all__ = ["ParameterServer", "RayWorker", "RemoteParameters", "ray_session", "require_ray",
-           "train_ray"]
+__all__ = ["ParameterServer", "RayWorker", "RemoteParameters", "session", "require_ray", "run"]
 
 
 def require_ray():
@@ -65,8 +68,6 @@ def _load_flat(model: nn.Module, flat: np.ndarray) -> None:
 
 
 def _build(cfg: TrainConfig, meta: dict[str, Any]):
-    from trainers.a3c.trainer import build_model
-
     return build_model(cfg, meta["n_agents"], meta["n_actions"], meta["obs_shape"])
 
 
@@ -86,14 +87,13 @@ class ParameterServer:
 
     def __init__(self, cfg: TrainConfig, meta: dict[str, Any], model_state: dict,
                  optimizer_state: dict, step_counts: torch.Tensor) -> None:
-        from trainers.a3c.trainer import build_optimizer
-
         torch.set_num_threads(1)
         self.model = _build(cfg, meta)
         self.model.load_state_dict(model_state)
         self.optimizer = build_optimizer(cfg, self.model.parameters())
         self.optimizer.load_state_dict(optimizer_state)
         self.link = SharedParameters(self.model, self.optimizer, step_counts.clone())
+        self.reports: list[RolloutReport] = []
 
     def parameters(self) -> np.ndarray:
         """The current parameters as one vector."""
@@ -113,6 +113,15 @@ class ParameterServer:
 
     def global_steps(self) -> int:
         return self.link.global_steps()
+
+    def report(self, report: RolloutReport) -> None:
+        """Keep a worker's rollout report until the driver takes it."""
+        self.reports.append(report)
+
+    def take_reports(self) -> list[RolloutReport]:
+        """The reports kept since the last call, oldest first."""
+        reports, self.reports = self.reports, []
+        return reports
 
     def state(self) -> tuple[dict, dict, torch.Tensor]:
         """(model state dict, optimiser state dict, step counts [W]) for a checkpoint."""
@@ -150,6 +159,7 @@ class RayWorker:
     def __init__(self, rank: int, cfg: TrainConfig, meta: dict[str, Any], server,
                  episode: int) -> None:
         torch.set_num_threads(1)
+        self.server = server
         self.link = RemoteParameters(server)
         model = _build(cfg, meta)
         _load_flat(model, self.link.ray.get(server.parameters.remote()))
@@ -157,22 +167,27 @@ class RayWorker:
 
     def run_episode(self, limit: int) -> EpisodeResult:
         """One episode, stopped early at a rollout boundary once ``limit`` steps are done."""
-        return self.worker.run_episode(lambda: self.link.global_steps() >= limit)
+        return self.worker.run_episode(lambda: self.link.global_steps() >= limit,
+                                       report=self.server.report.remote)
 
 
 @contextmanager
-def ray_session(cfg: TrainConfig, workers: int) -> Iterator[None]:
+def session(cfg: TrainConfig, workers: int) -> Iterator[None]:
     """Start Ray on this machine with ``workers`` CPUs, or join ``trainer.ray_address``, or use
-    the connection the caller already made; end what this call started on exit. A cluster with
-    fewer CPUs than workers is a ValueError (raised before the run directory is touched)."""
+    the connection the caller already made; end what this call started on exit, and, through a
+    :class:`~trainers.a3c.reaper.Reaper`, whatever of a local Ray outlives this process when it
+    is killed. A cluster with fewer CPUs than workers is a ValueError (raised before the run
+    directory is touched)."""
     ray = require_ray()
-    started = False
+    started, reaper = False, None
     if not ray.is_initialized():
         options = {"logging_level": logging.WARNING, "include_dashboard": False}
         if cfg.trainer.ray_address:
             ray.init(address=cfg.trainer.ray_address, **options)
         else:
+            reaper = Reaper()  # Ray's agents outlive a killed driver: end them then
             ray.init(num_cpus=workers, **options)
+            reaper.watch()
         started = True
     try:
         cpus = ray.cluster_resources().get("CPU", 0)
@@ -183,9 +198,11 @@ def ray_session(cfg: TrainConfig, workers: int) -> Iterator[None]:
     finally:
         if started:
             ray.shutdown()
+        if reaper is not None:
+            reaper.close()
 
 
-def _pull(server, state: _Run, timeout: float) -> None:
+def _pull(server, state: RunState, timeout: float) -> None:
     """Copy the server's parameters, optimiser state and step counts into the driver's."""
     ray = require_ray()
     model_state, optimizer_state, steps = ray.get(server.state.remote(), timeout=timeout)
@@ -194,14 +211,11 @@ def _pull(server, state: _Run, timeout: float) -> None:
     state.step_counts[:] = steps
 
 
-def train_ray(state: _Run, limit: int, worker_timeout: float) -> None:
-    """Run the workers of ``state`` as Ray actors (inside `ray_session`) until ``limit`` agent
-    steps; checkpoint at ``logging.checkpoint_every`` and at the end (state pulled from the
-    server). Raises WorkerError when a worker or the parameter server dies or hangs, or on
-    Ctrl-C (after a checkpoint when the server still answers)."""
-    from trainers.a3c.supervision import interruption_message
-    from trainers.a3c.trainer import WorkerError, finish_workers
-
+def run(state: RunState, limit: int, worker_timeout: float) -> None:
+    """Run the workers of ``state`` as Ray actors (inside `session`) until ``limit`` agent
+    steps; checkpoint as ``state`` asks and at the end (state pulled from the server). Raises
+    WorkerError when a worker or the parameter server dies or hangs, or TrainingInterrupted
+    on Ctrl-C, SIGTERM or SIGHUP (after a checkpoint when the server still answers)."""
     ray = require_ray()
     cfg = state.cfg
     server, actors = None, []
@@ -217,11 +231,22 @@ def train_ray(state: _Run, limit: int, worker_timeout: float) -> None:
         actors = [actor.remote(rank, cfg, state.meta, server, state.episodes[rank])
                   for rank in range(state.workers)]
         pending = {a.run_episode.remote(limit): rank for rank, a in enumerate(actors)}
+        last_message = time.monotonic()
         while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=worker_timeout)
-            if not ready:
+            raise_pending_interrupt()
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+            reports = ray.get(server.take_reports.remote(), timeout=worker_timeout)
+            for report in reports:
+                state.step_counts[report.rank] = max(int(state.step_counts[report.rank]),
+                                                     report.worker_steps)
+                state.report(report)
+            if ready or reports:
+                last_message = time.monotonic()
+            elif time.monotonic() - last_message > worker_timeout:
                 failure = f"no worker reported for {worker_timeout:.0f} s (hung?)"
                 break
+            if not ready:
+                continue
             rank = pending.pop(ready[0])
             try:
                 result = ray.get(ready[0])
@@ -262,4 +287,4 @@ def train_ray(state: _Run, limit: int, worker_timeout: float) -> None:
 
     if server is None:  # failed before the server existed: nothing to save
         raise error if error is not None else WorkerError(failure or "no server")
-    finish_workers(save, error, failure)
+    state.finish(error, failure, save)

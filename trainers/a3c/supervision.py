@@ -12,7 +12,12 @@ out-of-memory killer's SIGKILL), no worker may outlive it:
   :class:`KeyboardInterrupt` as Ctrl-C (subclass :class:`Terminated` naming the signal), and
   holds any of the three back while the trainer is inside :func:`deferred_interrupts` (a
   trajectory append with its episode count, a metrics row, a checkpoint), raising it as soon
-  as that section ends, so an interruption never tears what the run writes.
+  as that section ends, so an interruption never tears what the run writes;
+- an exception raised by a signal handler is lost when the handler happens to run inside a
+  callback that swallows exceptions (numba's compiler calls back into Python through ctypes
+  while it loads its cache, a ``__del__`` runs): the signal is therefore also remembered, and
+  the loops of a run call :func:`raise_pending_interrupt` at every rollout (and every message
+  of the workers), which raises it again if it has not left the section yet.
 """
 
 from __future__ import annotations
@@ -28,13 +33,14 @@ import time
 from collections.abc import Iterator
 
 __all__ = ["Terminated", "terminate_as_interrupt", "deferred_interrupts", "die_with_parent",
-           "interruption_message", "POLL_S"]
+           "interruption_message", "raise_pending_interrupt", "POLL_S"]
 
 POLL_S = 1.0
 """Seconds between a worker's checks that its parent is alive."""
 
 _PR_SET_PDEATHSIG = 1
 _held: list[str] = []  # signals received inside deferred_interrupts (main thread only)
+_raised: list[str] = []  # signals raised by the handler (the exception may have been lost)
 _depth = 0
 
 
@@ -65,6 +71,7 @@ def terminate_as_interrupt() -> Iterator[None]:
         if _depth:
             _held.append(name)
             return
+        _raised.append(name)
         raise _interruption(name)
 
     wanted = [signal.SIGINT, signal.SIGTERM] + \
@@ -76,6 +83,16 @@ def terminate_as_interrupt() -> Iterator[None]:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         _held.clear()
+        _raised.clear()
+
+
+def raise_pending_interrupt() -> None:
+    """Raise (once) the interruption a signal handler raised earlier, in case that exception
+    was swallowed where it was raised; call only in loops that the interruption leaves."""
+    if _raised:
+        name = _raised[0]
+        _raised.clear()
+        raise _interruption(name)
 
 
 @contextlib.contextmanager

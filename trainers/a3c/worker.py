@@ -11,6 +11,7 @@ al. 2019 supplement 10.4)::
         clip each agent's gradient norm; the worker's link applies the gradients to the
         shared parameters at lr(t) and leaves their newest values in the worker's model
         (`trainers.a3c.parameters`); count T * E * N agent steps
+        every ``logging.progress_rollouts`` rollouts: a RolloutReport of the episode so far
     episode summary (returns, equality, influence, losses) and the logged copies' arrays
 
 Rollouts end at the episode's end, so episodes are self-contained: a worker can stop at an
@@ -29,11 +30,13 @@ import torch
 
 from infoflow.communication import gini_kernel
 from trainers.a3c.parameters import ParameterLink
+from trainers.a3c.supervision import raise_pending_interrupt
 from trainers.config import TrainConfig, game_config
 from trainers.schedules import influence_weight, learning_rate
 from trainers.trajectory_log import EpisodeRecorder, logged_copies
 
-__all__ = ["Worker", "EpisodeResult", "episode_seed", "build_env", "mean_equality"]
+__all__ = ["Worker", "EpisodeResult", "RolloutReport", "episode_seed", "build_env",
+           "mean_equality"]
 
 
 def episode_seed(seed: int, rank: int, episode: int, stream: int = 0) -> int:
@@ -88,6 +91,21 @@ class EpisodeResult:
     stats: dict[str, float] = field(default_factory=dict)
     logged: dict[str, np.ndarray] | None = None
     seconds: float = 0.0
+
+
+@dataclass
+class RolloutReport:
+    """A worker's running episode so far, sent every ``logging.progress_rollouts`` rollouts
+    (plain data). ``stats`` has the keys of :attr:`EpisodeResult.stats`, over the episode's
+    first ``episode_step`` env steps (returns summed so far, means so far)."""
+
+    rank: int
+    episode: int
+    episode_step: int
+    """Env steps of the episode played so far."""
+    worker_steps: int
+    """Agent steps this worker has taken in the run so far."""
+    stats: dict[str, float] = field(default_factory=dict)
 
 
 class Worker:
@@ -156,10 +174,13 @@ class Worker:
 
     # -- the episode ---------------------------------------------------------------------
 
-    def run_episode(self, should_stop: Callable[[], bool] = lambda: False) -> EpisodeResult:
+    def run_episode(self, should_stop: Callable[[], bool] = lambda: False,
+                    report: Callable[[RolloutReport], None] | None = None) -> EpisodeResult:
         """Play (and, with a link, learn from) one episode of the E copies.
 
         ``should_stop`` is asked before each rollout; the budget ``trainer.total_steps`` too.
+        ``report`` receives a :class:`RolloutReport` every ``logging.progress_rollouts``
+        rollouts (learning only; not after the last rollout of the episode).
         """
         from trainers.models import Rollout
 
@@ -184,6 +205,7 @@ class Worker:
             out = model.act(obs, state, visible, generator=self.generator)
         t_ep, complete = 0, True
         while t_ep < env.horizon:
+            raise_pending_interrupt()  # a Ctrl-C / SIGTERM lost in a numba callback
             if learn and (should_stop() or self.global_steps() >= cfg.trainer.total_steps):
                 complete = False
                 break
@@ -242,6 +264,11 @@ class Worker:
                 n_updates += 1
             self._steps = (self.link.count(self.rank, T * E * N) if self.link is not None
                            else self._steps + T * E * N)
+            every = cfg.logging.progress_rollouts
+            if (report is not None and learn and every > 0 and n_updates % every == 0
+                    and t_ep < env.horizon):
+                report(RolloutReport(self.rank, self.episode, t_ep, self._steps, self._summary(
+                    returns, sums, n_updates, t_ep, influence_sum, apples_sum, waste_sum, info)))
         stats = self._summary(returns, sums, n_updates, t_ep, influence_sum, apples_sum,
                               waste_sum, info)
         result = EpisodeResult(
