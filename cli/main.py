@@ -26,7 +26,9 @@ from trainers.errors import NoSpaceError
 COMMANDS: dict[str, str] = {
     "analyze": "cli.analyze_cmd:analyze",
     "envs": "cli.envs_cmd:envs",
+    "compare": "cli.compare_cmd:compare",
     "evaluate": "cli.evaluate_cmd:evaluate",
+    "experiment": "cli.experiment_cmd:experiment",
     "graph": "cli.graph_cmd:graph",
     "render": "cli.render_cmd:render",
     "train": "cli.train_cmd:train",

@@ -165,12 +165,16 @@ def train(preset, config_file, sets, out, resume, steps, workers, backend, ray_a
     from trainers.a3c import WorkerError
     from trainers.a3c import train as run_training
     from trainers.config import resolve_workers
+    from trainers.schedules import curriculum, curriculum_note
 
     if not quiet:  # at once: compiling and spawning can take a while before the first episode
         click.echo(f"infoflow train: {cfg.model.kind} on {cfg.env.game}, "
                    f"{resolve_workers(cfg)} worker(s) x {cfg.env.n_envs} env copies, to "
                    f"{cfg.trainer.total_steps:,} agent steps in {out}; starting workers (the "
                    "progress bar appears with the first rollouts)", err=True)
+    note = curriculum_note(cfg.trainer)  # a shortened run's curriculum: scaled (said unless
+    if note is not None and (not quiet or curriculum(cfg.trainer)[2] == 1.0):  # quiet) or not
+        click.echo(f"infoflow train: {note}", err=True)
     bar = None
     returns: dict[str, str] = {}  # the last episode's collective return, the running one's
 

@@ -6,7 +6,9 @@ through its object-oriented API with the Agg canvas, so no global backend is cha
 * :func:`plot_graph`: the influence graph, edge width by strength;
 * :func:`plot_influence_over_time`: mean logged influence per episode for each pair;
 * :func:`plot_lag_heatmaps`: a (source x target) heat map of a lagged measure per lag;
-* :func:`plot_comparison`: scatter of the KL influence against lagged MI and TE per pair.
+* :func:`plot_comparison`: scatter of the KL influence against lagged MI and TE per pair;
+* :func:`plot_learning_curves`: training metrics across seeds with 95 % bands
+  (:mod:`infoflow.compare`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import networkx as nx
 import numpy as np
 import xarray as xr
 
-__all__ = ["plot_graph", "plot_influence_over_time", "plot_lag_heatmaps", "plot_comparison"]
+__all__ = ["plot_graph", "plot_influence_over_time", "plot_lag_heatmaps", "plot_comparison",
+           "plot_learning_curves"]
 
 
 def _figure(width: float, height: float):
@@ -171,4 +174,37 @@ def plot_comparison(table: xr.Dataset, path: str | Path) -> Path:
         ax.set_xlabel("mean KL influence (nat)")
         ax.set_ylabel(f"{name} (bit)")
         ax.set_title(f"KL influence vs {name}")
+    return _save(fig, path)
+
+
+def plot_learning_curves(curves: dict[str, dict[str, dict[str, np.ndarray]]],
+                         path: str | Path) -> Path:
+    """One panel per metric: each label's mean across seeds and its 95 % band.
+
+    Parameters
+    ----------
+    curves : dict
+        metric -> :func:`infoflow.compare.learning_curves` of that metric.
+    path : str or Path
+        PNG file to write.
+    """
+    metrics = [m for m, by_label in curves.items() if by_label]
+    if not metrics:
+        raise ValueError("no curve to draw: the runs' metrics.csv have none of the metrics")
+    cols = min(3, len(metrics))
+    rows = -(-len(metrics) // cols)
+    fig = _figure(4.2 * cols, 3.2 * rows + 0.6)
+    for i, metric in enumerate(metrics):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        for label, c in curves[metric].items():
+            ok = np.isfinite(c["mean"])
+            line, = ax.plot(c["steps"][ok], c["mean"][ok], label=label)
+            band = ok & np.isfinite(c["low"])
+            ax.fill_between(c["steps"][band], c["low"][band], c["high"][band],
+                            color=line.get_color(), alpha=0.2, linewidth=0)
+        ax.set_title(metric.replace("_", " "))
+        ax.set_xlabel("agent steps")
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4),
+               fontsize=8)
     return _save(fig, path)

@@ -116,6 +116,15 @@ class TrainerSection:
     """Agent steps over which β(t) rises linearly from 0 to β (0 = full β at once)."""
     curriculum_delay: int = 0
     """Agent steps before the rise of β(t) starts."""
+    curriculum_budget: int = 0
+    """The budget (agent steps) the curriculum was written for: a preset's or config file's
+    own ``total_steps``, recorded when it is loaded, before ``--steps`` (0 = the run's
+    ``total_steps``)."""
+    scale_curriculum: bool = True
+    """Scale ``curriculum_delay`` and ``curriculum_steps`` by ``total_steps /
+    curriculum_budget`` when the run's budget is the smaller (``trainers.schedules``), so
+    that β(t) reaches β within a shortened run; false keeps them, and ``infoflow train``
+    says in one line how far β(t) will get."""
     seed: int = 0
     """Seed of everything random in the run (envs, action sampling, initial weights)."""
 
@@ -277,6 +286,7 @@ def validate_config(cfg: TrainConfig) -> None:
         (t.total_steps >= 1, "trainer.total_steps must be >= 1"),
         (t.curriculum_steps >= 0, "trainer.curriculum_steps must be >= 0"),
         (t.curriculum_delay >= 0, "trainer.curriculum_delay must be >= 0"),
+        (t.curriculum_budget >= 0, "trainer.curriculum_budget must be >= 0 (0 = total_steps)"),
         (lg.episode_every >= 0, "logging.episode_every must be >= 0 (0 = no trajectories)"),
         (0.0 <= lg.env_fraction <= 1.0, "logging.env_fraction must be in [0, 1]"),
         (lg.policy_every >= 0, "logging.policy_every must be >= 0 (0 = never)"),
@@ -399,6 +409,10 @@ def load_config(
     overrides : sequence of str
         ``section.field=value`` items, applied in order.
 
+    A preset or file that sets ``trainer.total_steps`` but not ``trainer.curriculum_budget``
+    gets the former as the latter before the overrides, so that a smaller ``--steps`` scales
+    its curriculum (``trainer.scale_curriculum``).
+
     Returns
     -------
     TrainConfig
@@ -414,5 +428,8 @@ def load_config(
         data = _read_toml(_read_text(p), str(p))
     else:
         data = {}
+    trainer = data.get("trainer")
+    if isinstance(trainer, dict) and "total_steps" in trainer:  # the curriculum's own budget
+        trainer.setdefault("curriculum_budget", trainer["total_steps"])
     apply_overrides(data, overrides)
     return config_from_dict(data)

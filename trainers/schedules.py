@@ -8,11 +8,18 @@ resumed run continues them exactly from its checkpoint's counter.
   (Jaques et al. 2019, supplement 10.4).
 - :func:`influence_weight`: the curriculum on the influence weight, β(t) = 0 during ``delay``
   steps, then rising linearly to β over ``curriculum_steps`` steps (SPEC 2, "Reward").
+- :func:`curriculum` / :func:`beta_at`: the curriculum of a run's config, scaled to its budget.
+  The paper's curricula span up to 140M agent steps of runs of about 300M; a run with a
+  smaller budget (``--steps 2e7``) would end with β(t) near 0, an A3C run under another name.
+  With ``trainer.scale_curriculum`` (the default) the delay and the rise are multiplied by
+  ``total_steps / curriculum_budget`` when that is below 1, keeping their share of the run;
+  the learning rate already anneals over ``total_steps``. :func:`curriculum_note` is the one
+  line that says what happens to a shortened run's curriculum.
 """
 
 from __future__ import annotations
 
-__all__ = ["learning_rate", "influence_weight"]
+__all__ = ["learning_rate", "influence_weight", "curriculum", "beta_at", "curriculum_note"]
 
 
 def learning_rate(t: int, total_steps: int, lr_init: float, lr_end: float) -> float:
@@ -98,3 +105,46 @@ def influence_weight(t: int, beta: float, curriculum_steps: int, delay: int = 0)
         return float(beta)
     frac = min((t - delay) / curriculum_steps, 1.0)
     return float(beta * frac)
+
+
+def curriculum(tr) -> tuple[int, int, float]:
+    """(delay, rise, scale) of the β curriculum of ``tr`` (a ``TrainerSection``) in agent
+    steps, after scaling to the run's budget (scale = 1: as written).
+
+    Examples
+    --------
+    >>> from trainers.config import TrainerSection
+    >>> tr = TrainerSection(total_steps=30_000_000, beta=0.146, curriculum_steps=140_000_000,
+    ...                     curriculum_budget=300_000_000)
+    >>> curriculum(tr)
+    (0, 14000000, 0.1)
+    """
+    scale = 1.0
+    if tr.scale_curriculum and 0 < tr.total_steps < tr.curriculum_budget:
+        scale = tr.total_steps / tr.curriculum_budget
+    return round(tr.curriculum_delay * scale), round(tr.curriculum_steps * scale), scale
+
+
+def beta_at(tr, t: int) -> float:
+    """β(t) of the run ``tr`` after ``t`` agent steps (its curriculum scaled as above)."""
+    delay, rise, _ = curriculum(tr)
+    return influence_weight(t, tr.beta, rise, delay)
+
+
+def curriculum_note(tr) -> str | None:
+    """One line on a curriculum that a budget changes, or None when it runs as written."""
+    if tr.beta <= 0 or tr.curriculum_steps + tr.curriculum_delay == 0:
+        return None
+    delay, rise, scale = curriculum(tr)
+    if scale < 1.0:
+        return (f"curriculum scaled to the budget ({tr.total_steps:,} of the "
+                f"{tr.curriculum_budget:,} agent steps it was written for): β(t) waits "
+                f"{delay:,} steps, then rises to β = {tr.beta:g} over {rise:,} "
+                "(trainer.scale_curriculum = false keeps it as written)")
+    reached = beta_at(tr, tr.total_steps) / tr.beta
+    if reached < 1.0:
+        return (f"β(t) reaches only {reached:.1%} of β = {tr.beta:g} within "
+                f"{tr.total_steps:,} agent steps (its curriculum needs "
+                f"{delay + rise:,}); set trainer.scale_curriculum = true to scale it to the "
+                "budget, or give more --steps")
+    return None

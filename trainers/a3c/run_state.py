@@ -43,7 +43,7 @@ from trainers.rundir import (
     RunDirInUse,
     load_checkpoint,
 )
-from trainers.schedules import influence_weight, learning_rate
+from trainers.schedules import beta_at, learning_rate
 from trainers.trajectory_log import episodes_to_dataset, store_attrs
 
 __all__ = ["RunState", "TrainSummary", "WorkerError", "TrainingInterrupted"]
@@ -298,8 +298,7 @@ class RunState:
 
     def _beta(self) -> float:
         tr = self.cfg.trainer
-        return influence_weight(int(self.step_counts.sum()), tr.beta, tr.curriculum_steps,
-                                tr.curriculum_delay)
+        return beta_at(tr, int(self.step_counts.sum()))
 
     def _tell(self, row: dict[str, Any], kind: str) -> None:
         if self.progress is not None:

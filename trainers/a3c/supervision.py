@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterator
 
 __all__ = ["Terminated", "terminate_as_interrupt", "deferred_interrupts", "die_with_parent",
-           "interruption_message", "raise_pending_interrupt", "POLL_S"]
+           "interruption_message", "raise_pending_interrupt", "kill_with_parent", "POLL_S"]
 
 POLL_S = 1.0
 """Seconds between a worker's checks that its parent is alive."""
@@ -119,14 +119,20 @@ def die_with_parent(parent_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError, TypeError):
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    kill_with_parent()
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True,
                      name="infoflow-parent-watch").start()
+
+
+def kill_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux
+    ``prctl(PR_SET_PDEATHSIG)``; a no-op elsewhere). Safe as a ``preexec_fn``."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError, TypeError):
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _watch_parent(parent_pid: int) -> None:

@@ -33,6 +33,7 @@ from trainers.a3c.run_state import RunState, TrainSummary
 from trainers.a3c.supervision import terminate_as_interrupt
 from trainers.config import TrainConfig
 from trainers.rundir import RunDir
+from trainers.schedules import curriculum_note
 
 __all__ = ["train"]
 
@@ -82,6 +83,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False,
     from trainers.limits import check_resources, check_resume_budget, check_writable
 
     header = f"infoflow train: resolved config (infoflow {__version__})"
+    if (note := curriculum_note(cfg.trainer)) is not None:
+        header += f"\n{note}"
     cfg, header = _with_map_text(cfg, header)
     out = Path(out)
     checkpoint = RunDir.check(out, resume=resume)

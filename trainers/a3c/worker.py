@@ -32,7 +32,7 @@ from infoflow.communication import gini_kernel
 from trainers.a3c.parameters import ParameterLink
 from trainers.a3c.supervision import raise_pending_interrupt
 from trainers.config import TrainConfig, game_config
-from trainers.schedules import influence_weight, learning_rate
+from trainers.schedules import beta_at, learning_rate
 from trainers.trajectory_log import EpisodeRecorder, logged_copies
 
 __all__ = ["Worker", "EpisodeResult", "RolloutReport", "episode_seed", "build_env",
@@ -155,7 +155,7 @@ class Worker:
     def beta(self, t: int) -> float:
         """β(t) of the curriculum."""
         tr = self.cfg.trainer
-        return influence_weight(t, tr.beta, tr.curriculum_steps, tr.curriculum_delay)
+        return beta_at(tr, t)
 
     def _recorder(self) -> EpisodeRecorder | None:
         lg = self.cfg.logging
