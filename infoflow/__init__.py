@@ -10,6 +10,8 @@ each lives in a module of one concept:
 - :mod:`infoflow.significance`: permutation tests, Benjamini-Hochberg FDR.
 - :mod:`infoflow.influence`, :mod:`infoflow.communication`: the paper's metrics.
 - :mod:`infoflow.analysis`: the whole pipeline; :mod:`infoflow.graph`: networkx graphs.
+- :mod:`infoflow.record`: trajectories of any PettingZoo parallel environment and policy.
+- :mod:`infoflow.compare`: training runs across seeds (curves, final returns, intervals).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from infoflow.measures import (
     pairwise_transfer_entropy,
     transfer_entropy,
 )
+from infoflow.record import record
 from infoflow.significance import fdr_bh, network_inference
 from infoflow.synthetic import coupled_actions, independent_actions
 from infoflow.trajectory import (
@@ -65,6 +68,7 @@ __all__ = [
     "instantaneous_coordination",
     "lagged_mutual_info",
     "mutual_info",
+    "record",
     "network_inference",
     "open_trajectories",
     "pairwise_lagged_mutual_info",

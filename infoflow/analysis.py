@@ -28,7 +28,7 @@ from infoflow.multivariate import multivariate_te
 from infoflow.significance import LAG_TESTS, network_inference
 from infoflow.stationarity import stationarity
 from infoflow.surrogates import DEFAULT_BLOCK, SURROGATES
-from infoflow.trajectory import complete, validate
+from infoflow.trajectory import agent_ends, complete, validate
 
 __all__ = ["analyze", "MEASURES", "DEFAULT_MEASURES", "check_parameters", "n_tests",
            "lags_without_samples", "write_results", "read_results", "compare_measures",
@@ -225,8 +225,8 @@ def _check_rewards(ds: xr.Dataset) -> None:
             continue
         r = np.asarray(ds[name].transpose("episode", "step", "agent").values, dtype=np.float64)
         steps = np.arange(ds.sizes["step"])
-        inside = steps[None, :] < np.asarray(ds["length"].values)[:, None]  # [episode, step]
-        bad = ~np.isfinite(r) & inside[..., None]
+        inside = steps[None, :, None] < agent_ends(ds)[:, None, :]  # [episode, step, agent]
+        bad = ~np.isfinite(r) & inside
         if bad.any():
             e, t, a = (int(i[0]) for i in np.nonzero(bad))
             raise ValueError(f"'{name}' is {r[e, t, a]} at episode {e}, step {t}, agent "

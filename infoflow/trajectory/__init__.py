@@ -9,7 +9,7 @@ what a user's dataset leaves out but its data determine (``n_symbols``, ``n_acti
 """
 
 from infoflow.trajectory.build import default_attrs, from_arrays
-from infoflow.trajectory.complete import complete, infer_lengths
+from infoflow.trajectory.complete import agent_ends, complete, infer_lengths
 from infoflow.trajectory.schema import (
     CONVENTIONS,
     DIMS,
@@ -44,6 +44,7 @@ __all__ = [
     "default_attrs",
     "from_arrays",
     "infer_lengths",
+    "agent_ends",
     "open_trajectories",
     "validate",
     "variable_attrs",

@@ -110,6 +110,7 @@ def from_arrays(
     actions: ArrayLike,
     lengths: ArrayLike | int | None = None,
     agents: Sequence[str] | None = None,
+    agent_lengths: ArrayLike | None = None,
     rewards: ArrayLike | None = None,
     intrinsic_rewards: ArrayLike | None = None,
     messages: ArrayLike | None = None,
@@ -138,6 +139,9 @@ def from_arrays(
         the last step at which any agent acted).
     agents : sequence of str, optional
         Agent names. Default ``agent_0``, ``agent_1``, ...
+    agent_lengths : array, int, shape [episode, agent], optional
+        Steps each agent played, for agents that leave before their episode ends (``-1``
+        actions from there on). Default: every agent plays the whole episode.
     rewards, intrinsic_rewards : array, float, shape [episode, step, agent], optional
         Environment reward and intrinsic (influence) reward per step.
     messages : array, int, shape [episode, step, agent], optional
@@ -231,6 +235,10 @@ def from_arrays(
     for name, (values, shape, dtype) in ints.items():
         if values is not None:
             data[name] = _as_int(name, _prepare(name, values, shape, single), dtype)
+    if agent_lengths is not None:
+        data["agent_length"] = _as_int(
+            "agent_lengths", _prepare("agent_length", agent_lengths, esa[::2], single),
+            "int32")
     if visible is not None:
         arr = _prepare("visible", visible, est, single)
         if arr.dtype.kind != "b" and not np.isin(arr, (0, 1)).all():

@@ -16,7 +16,7 @@ import xarray as xr
 from infoflow.trajectory.schema import PAD, SCHEMA_VERSION, VARIABLES, variable_attrs
 from infoflow.trajectory.validate import _BLOCK_ELEMENTS, TrajectoryError, _dims_fix
 
-__all__ = ["complete", "infer_lengths"]
+__all__ = ["complete", "infer_lengths", "agent_ends"]
 
 _ESA = VARIABLES["action"].dims  # ("episode", "step", "agent")
 
@@ -43,6 +43,15 @@ def infer_lengths(actions: np.ndarray) -> np.ndarray:
     live = (np.asarray(actions) != PAD).any(axis=2)  # [episode, step]
     last = live.shape[1] - np.argmax(live[:, ::-1], axis=1)
     return np.where(live.any(axis=1), last, 0).astype(np.int32)
+
+
+def agent_ends(ds: xr.Dataset) -> np.ndarray:
+    """int [episode, agent]: the step at which each agent's data end: ``agent_length`` where
+    agents left early, else the episode's ``length`` for every agent."""
+    lengths = np.asarray(ds["length"].values)
+    if "agent_length" in ds.data_vars:
+        return np.asarray(ds["agent_length"].transpose("episode", "agent").values)
+    return np.repeat(lengths[:, None], ds.sizes["agent"], axis=1)
 
 
 def complete(ds: xr.Dataset) -> tuple[xr.Dataset, list[str]]:

@@ -77,6 +77,10 @@ _EST = ("episode", "step", "source", "target")
 VARIABLES: dict[str, VariableSpec] = {
     "action": VariableSpec(_ESA, "int16", "action taken by the agent", "1", PAD),
     "length": VariableSpec(("episode",), "int32", "number of steps in the episode", "1", 0),
+    "agent_length": VariableSpec(
+        ("episode", "agent"), "int32", "number of steps the agent played in the episode", "1",
+        0, {"description": "agents that leave before the episode ends (PettingZoo): -1 "
+                           "actions from this step on; absent = every agent plays 'length'"}),
     "reward": VariableSpec(_ESA, "float32", "environment (extrinsic) reward", "1", np.nan),
     "intrinsic_reward": VariableSpec(
         _ESA, "float32", "intrinsic (influence) reward before scaling by beta", "1", np.nan

@@ -286,10 +286,23 @@ def _check_values(
                 "a length counts the steps of its episode, at most the size of 'step'"
             )
             lengths = None
+    ends = None  # [episode, agent]: the step at which each agent's data end
+    if lengths is not None:
+        ends = np.broadcast_to(lengths[:, None], (lengths.size, ds.sizes.get("agent", 0)))
+        if "agent_length" in good:
+            played = np.asarray(ds["agent_length"].transpose("episode", "agent").values)
+            bad = (played < 0) | (played > lengths[:, None])
+            if bad.any():
+                faults.append(
+                    f"variable 'agent_length': {int(bad.sum())} value(s) outside [0, length] "
+                    f"({_where(ds, 'agent_length', 0, bad, played)}); an agent plays at most "
+                    "its episode's steps")
+            else:
+                ends = played
     coded = {"action": n_actions, "message": n_symbols}
     for name, size in coded.items():
         if name in good and size is not None:
-            _check_coded(ds, name, size, lengths, faults)
+            _check_coded(ds, name, size, ends, faults)
     if "facing" in good:
         _check_range(ds, "facing", -1, 4, "facings are 0 up, 1 right, 2 down, 3 left", faults)
     if "policy" in good:
@@ -297,8 +310,10 @@ def _check_values(
 
 
 def _check_coded(
-    ds: xr.Dataset, name: str, size: int, lengths: np.ndarray | None, faults: list[str]
+    ds: xr.Dataset, name: str, size: int, ends: np.ndarray | None, faults: list[str]
 ) -> None:
+    """Codes in range; -1 exactly from each agent's end on (``ends`` [episode, agent]: the
+    episode's length, or the agent's own when it left early)."""
     limit = "n_actions" if name == "action" else "n_symbols"
     out = early = late = 0
     out_where = early_where = late_where = ""
@@ -307,14 +322,15 @@ def _check_coded(
         if bad.any():
             out_where = out_where or _where(ds, name, start, bad, values)
             out += int(bad.sum())
-        if lengths is None:
+        if ends is None:
             continue
-        ended = np.arange(values.shape[1]) >= lengths[start:start + len(values), None]
-        bad = ended[:, :, None] & (values != PAD)
+        steps = np.arange(values.shape[1])[None, :, None]
+        ended = steps >= ends[start:start + len(values), None, :]       # [episode, step, agent]
+        bad = ended & (values != PAD)
         if bad.any():
             late_where = late_where or _where(ds, name, start, bad, values)
             late += int(bad.sum())
-        bad = ~ended[:, :, None] & (values == PAD)
+        bad = ~ended & (values == PAD)
         if bad.any() and name == "action":
             early_where = early_where or _where(ds, name, start, bad, values)
             early += int(bad.sum())
@@ -326,7 +342,8 @@ def _check_coded(
     if late:
         faults.append(
             f"variable '{name}': {late} value(s) after the episode's end are not -1 "
-            f"({late_where}); pad with -1 from step 'length' on, or raise 'length'"
+            f"({late_where}); pad with -1 from step 'length' (or the agent's 'agent_length') "
+            "on, or raise it"
         )
     if early:
         faults.append(

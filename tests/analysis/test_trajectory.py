@@ -34,6 +34,7 @@ def full_dataset(n_episodes=2, n_steps=4):
         visible=np.ones(shape + (3,), bool), policy=policy,
         positions=np.zeros(shape + (2,), int), facings=facings,
         apples=np.full(shape[:2], 7), waste=np.full(shape[:2], 2),
+        agent_lengths=[[n_steps] * 3, [3] * 3],
         n_actions=5, n_symbols=2, env="cleanup", model="moa", seed=3,
     )
 
