@@ -23,7 +23,7 @@ MAX_LAGS = 32  # infoflow.analysis.MAX_LAGS, repeated so that --help needs no nu
 
 GRAPH_FILES = ("graph.graphml", "graph.gexf", "graph.json", "graph.png")
 OUTPUT_FILES = ("analysis.nc", *GRAPH_FILES, "te_by_lag.png", "mi_by_lag.png",
-                "influence_over_time.png", "kl_vs_te_mi.png", "comparison.txt")
+                "influence_over_time.png", "kl_vs_te_mi.png", "comparison.txt", "report.html")
 """Every file ``infoflow analyze`` may write; those a run does not write are removed from
 ``--out`` (left from an earlier run), other files there are never touched."""
 
@@ -134,6 +134,16 @@ def output_lock(out: Path):
         os.close(fd)
 
 
+def run_dir_of(path: Path) -> Path | None:
+    """The training run a store belongs to (the run directory itself, or the folder holding
+    its ``trajectories.zarr``), or None."""
+    for folder in (path, path.resolve().parent):
+        if folder.is_dir() and (folder / "config.toml").is_file() and \
+                (folder / "metrics.csv").is_file():
+            return folder
+    return None
+
+
 def default_out(path: Path) -> Path:
     """<run>/analysis for a run directory, else an ``analysis`` folder beside the store."""
     from infoflow.trajectory import RUN_STORE_NAME
@@ -182,15 +192,19 @@ def default_out(path: Path) -> Path:
 @seed_option
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output folder. [default: RUN/analysis, or 'analysis' beside the store]")
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="Write report.html: the graph, tables, figures, notes (and the run's "
+              "learning curves and config) on one self-contained page.")
 def analyze(run_or_store: Path, measures, lags, method, history, permutations, alpha, lag_test,
-            surrogates, block, condition, seed, out) -> None:
+            surrogates, block, condition, seed, out, report) -> None:
     """Measure who influences whom in a run directory or trajectory store.
 
     RUN_OR_STORE is a run directory holding trajectories.zarr, a zarr store, or a netCDF
     file in the trajectory schema. Writes analysis.nc, graph.graphml, graph.gexf,
-    graph.json, graph.png and plots (TE/MI heat maps by lag, influence over time, KL vs
-    TE/MI scatter) to --out, replacing the files of an earlier analysis there, and prints
-    the graph's edges, the paper's metrics and the KL vs MI vs TE table.
+    graph.json, graph.png, plots (TE/MI heat maps by lag, influence over time, KL vs
+    TE/MI scatter) and report.html (all of it on one self-contained page) to --out,
+    replacing the files of an earlier analysis there, and prints the graph's edges, the
+    paper's metrics and the KL vs MI vs TE table.
 
     The graph is drawn from TE if computed, else MI (significant pairs), else from the KL
     influence or the instantaneous coordination, with an edge where a pair's value is above
@@ -199,6 +213,7 @@ def analyze(run_or_store: Path, measures, lags, method, history, permutations, a
     from infoflow import analysis
     from infoflow.graph import default_graph_measure, format_edges, influence_graph
     from infoflow.plots import plot_comparison, plot_influence_over_time, plot_lag_heatmaps
+    from infoflow.report import write_report
     from infoflow.trajectory import open_trajectories
 
     condition = tuple(c.strip() for c in condition.split(",") if c.strip())
@@ -231,6 +246,8 @@ def analyze(run_or_store: Path, measures, lags, method, history, permutations, a
             if comparison is not None:
                 plot_comparison(comparison, tmp / "kl_vs_te_mi.png")
                 (tmp / "comparison.txt").write_text(analysis.format_pairs(comparison) + "\n")
+            if report:
+                write_report(tmp, run_dir=run_dir_of(run_or_store))
 
         names = write_atomically(out, write, OUTPUT_FILES)
         if results.attrs.get("notes"):

@@ -47,6 +47,12 @@ def graph(analysis_nc: Path, measure: str | None, alpha: float | None, threshold
             threshold = default_threshold
     g = influence_graph(results, measure.strip().lower(), alpha=alpha, threshold=threshold)
     names = write_atomically(out, lambda tmp: render_graph_files(g, tmp), GRAPH_FILES)
+    if (out / "report.html").is_file() and (out / "analysis.nc").is_file():
+        from cli.analyze_cmd import run_dir_of
+        from infoflow.report import write_report
+
+        write_report(out, run_dir=run_dir_of(out.parent))  # shows the new graph
+        names.append("report.html")
     click.echo(edges_heading(g))
     click.echo(format_edges(g))
     click.echo(f"wrote {', '.join(names)} to {out}")

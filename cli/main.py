@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "experiment": "cli.experiment_cmd:experiment",
     "graph": "cli.graph_cmd:graph",
     "render": "cli.render_cmd:render",
+    "report": "cli.report_cmd:report",
     "train": "cli.train_cmd:train",
 }
 

@@ -17,7 +17,8 @@ from infoflow.synthetic import copy_kl, coupled_actions
 from infoflow.trajectory import TrajectoryWriter
 
 EVERY_FILE = ["analysis.nc", "comparison.txt", "graph.gexf", "graph.graphml", "graph.json",
-              "graph.png", "influence_over_time.png", "kl_vs_te_mi.png", "mi_by_lag.png"]
+              "graph.png", "influence_over_time.png", "kl_vs_te_mi.png", "mi_by_lag.png",
+              "report.html"]
 
 
 def synthetic(**kwargs) -> xr.Dataset:
@@ -78,7 +79,7 @@ def test_analyze_default_out_is_run_analysis(run_dir) -> None:
     result = invoke("analyze", run_dir, "--measures", "te", "--permutations", 20, "--lags", "1")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (run_dir / "analysis").iterdir()) == [
-        "analysis.nc", "graph.gexf", "graph.graphml", "graph.json", "graph.png"]
+        "analysis.nc", "graph.gexf", "graph.graphml", "graph.json", "graph.png", "report.html"]
     assert "use at least 60 permutations" in result.output  # 3 targets' omnibus tests
 
 
@@ -297,7 +298,8 @@ def test_analyze_replaces_earlier_outputs_and_keeps_user_files(run_dir, tmp_path
     result = invoke("analyze", run_dir, "--measures", "te", "--permutations", 20, "--out", out)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "analysis.nc", "graph.gexf", "graph.graphml", "graph.json", "graph.png", "notes.md"]
+        "analysis.nc", "graph.gexf", "graph.graphml", "graph.json", "graph.png", "notes.md",
+        "report.html"]
     assert (out / "notes.md").read_text() == "mine"
     assert (out / "analysis.nc").stat().st_mtime_ns >= old
     assert read_results(out / "analysis.nc").attrs["measures"] == "te"
@@ -305,7 +307,8 @@ def test_analyze_replaces_earlier_outputs_and_keeps_user_files(run_dir, tmp_path
     result = invoke("graph", out / "analysis.nc", "--alpha", 0.01)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "analysis.nc", "graph.gexf", "graph.graphml", "graph.json", "graph.png", "notes.md"]
+        "analysis.nc", "graph.gexf", "graph.graphml", "graph.json", "graph.png", "notes.md",
+        "report.html"]
 
 
 @pytest.mark.parametrize("surrogates", ["episodes", "circular"])
