@@ -53,13 +53,17 @@ _BATCH = _Count(MAX_BATCH, "env copies", f"give {MAX_BATCH} or fewer")
               help="Trajectory store to write [default: <run>/evaluation-<steps>.zarr]; it "
               "appears only once every episode is written.")
 @click.option("--video", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.gif",
-              help="Write the first episode (env copy 0) as an animated GIF.")
+              help="Write the first episode (env copy 0) as an animated GIF; with an influence "
+              "model, arrows mark influential moments and FILE-timeline.png plots them.")
+@click.option("--arrow-threshold", type=click.FloatRange(min=0.0), metavar="NATS",
+              help="Influence above which --video draws an arrow [default: the episode's "
+              "90th percentile of pair values].")
 @click.option("--seed", type=int, default=1, show_default=True,
               help="Seed of the evaluation episodes.")
 @click.option("--batch", type=_BATCH, default=32, show_default=True,
               help=f"Most env copies stepped together; at most {MAX_BATCH}.")
 def evaluate(checkpoint: Path, episodes: int, out: Path | None, video: Path | None, seed: int,
-             batch: int) -> None:
+             batch: int, arrow_threshold: float | None) -> None:
     """Run the policy of CHECKPOINT (a checkpoint file or a run directory) without learning.
 
     Every episode is logged to a trajectory store (actions, rewards, influence, policies, ...)
@@ -76,7 +80,7 @@ def evaluate(checkpoint: Path, episodes: int, out: Path | None, video: Path | No
         raise click.BadParameter(f"{video}: give a file name ending in .gif", param_hint="--video")
     try:
         result = evaluate_checkpoint(checkpoint, episodes=episodes, out=out, video=video,
-                                     seed=seed, batch=batch)
+                                     seed=seed, batch=batch, arrow_threshold=arrow_threshold)
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the staged files are gone
         raise EvaluationInterrupted(f"evaluation {interruption_message(exc)}; nothing was "
                                     "written") from None

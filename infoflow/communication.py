@@ -224,7 +224,7 @@ def episode_returns(ds: xr.Dataset) -> xr.DataArray:
 def gini_kernel(returns: np.ndarray) -> np.ndarray:
     """Gini coefficient over the last axis (suppl. Eq. 9).
 
-    G = sum_i sum_j |e_i - e_j| / (2 N sum_i e_i); 0 when all returns are equal, NaN when
+    ``G = sum_i sum_j |e_i - e_j| / (2 N sum_i e_i)``; 0 when all returns are equal, NaN when
     they differ but sum to zero or less (the coefficient is then undefined).
 
     Examples

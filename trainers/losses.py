@@ -35,17 +35,17 @@ def n_step_returns(rewards: Tensor, bootstrap: Tensor, done: Tensor, truncated: 
 
     Parameters
     ----------
-    rewards : float [T, *B] rewards of steps 0..T-1 (B e.g. (E, N)).
-    bootstrap : float [*B] value of the observation after step T-1 (its final observation when the
-        episode was truncated there). Ignored where step T-1 terminated.
-    done, truncated : bool [T, *B'] with B' a prefix of B (e.g. [T, E]); truncated implies done.
+    rewards : float ``[T, *B]`` rewards of steps 0..T-1 (B e.g. (E, N)).
+    bootstrap : float ``[*B]`` value of the observation after step T-1 (its final observation
+        when the episode was truncated there). Ignored where step T-1 terminated.
+    done, truncated : bool ``[T, *B']`` with B' a prefix of B (e.g. [T, E]); truncated implies done.
     gamma : discount per step.
-    final_values : float [T, *B] value of each truncated step's final observation; required only
+    final_values : float ``[T, *B]`` value of each truncated step's final observation; required only
         when an episode is truncated before step T-1.
 
     Returns
     -------
-    float [T, *B] with G_t = r_t + gamma * next_t, next_t = G_{t+1} if the episode continues,
+    float ``[T, *B]`` with G_t = r_t + gamma * next_t, next_t = G_{t+1} if the episode continues,
     V(final obs) if truncated, 0 if terminated (and next_{T-1} = bootstrap unless terminated).
 
     Examples

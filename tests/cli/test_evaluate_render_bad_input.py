@@ -199,7 +199,8 @@ def test_evaluate_writes_the_store_and_gif_whole_and_nothing_else(trained, tmp_p
     result = run("evaluate", trained, "--episodes", 3, "--batch", 2, "--out",
                  tmp_path / "sub" / "e.zarr", "--video", tmp_path / "v.gif")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sub", "v.gif"]
+    # an influence model: the influence timeline comes with the GIF
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sub", "v-timeline.png", "v.gif"]
     assert [p.name for p in (tmp_path / "sub").iterdir()] == ["e.zarr"]
     from infoflow.trajectory import open_trajectories
 

@@ -104,7 +104,8 @@ def _run_dir_of(checkpoint: Path) -> Path:
 
 def evaluate_checkpoint(checkpoint: str | Path, episodes: int = 8, out: str | Path | None = None,
                         video: str | Path | None = None, seed: int = 1,
-                        batch: int = 32) -> dict[str, Any]:
+                        batch: int = 32, arrow_threshold: float | None = None
+                        ) -> dict[str, Any]:
     """Play ``episodes`` episodes with the checkpoint's policy; log all of them to a store.
 
     Parameters
@@ -117,11 +118,15 @@ def evaluate_checkpoint(checkpoint: str | Path, episodes: int = 8, out: str | Pa
         Trajectory store to create (default ``<run>/evaluation-<agent steps>.zarr``); must
         not exist.
     video : path, optional
-        GIF of the first episode's env copy 0.
+        GIF of the first episode's env copy 0. With an influence model, arrows mark the
+        steps where a pair's logged influence is above ``arrow_threshold`` (default: the
+        episode's 90th percentile), and ``<video stem>-timeline.png`` plots it per pair.
     seed : int
         Seed of the evaluation episodes (env and action sampling).
     batch : int
         Most env copies stepped together.
+    arrow_threshold : float, optional
+        Influence (nats) above which the video draws an arrow.
 
     Returns
     -------
@@ -167,9 +172,9 @@ def evaluate_checkpoint(checkpoint: str | Path, episodes: int = 8, out: str | Pa
                 keep = min(n_envs, episodes - b * n_envs)
                 result = worker.run_episode()
                 if b == 0 and video is not None:
-                    from trainers.envs import write_gif
-
-                    write_gif(worker.frames, tmp_video)
+                    _write_video(worker.frames, result.logged, meta["agents"], tmp_video,
+                                 tmp_store.parent / TIMELINE, arrow_threshold,
+                                 influence_divergence(cfg) or "")
                     worker.frames = None
                 logged = {k: v[:keep] for k, v in result.logged.items()}
                 writer.append(episodes_to_dataset(logged, meta["agents"], attrs,
@@ -190,6 +195,38 @@ def evaluate_checkpoint(checkpoint: str | Path, episodes: int = 8, out: str | Pa
         "store": str(store), "game": meta["game"], "model": cfg.model.kind,
         "agent_steps": int(ckpt["agent_steps"]),
     }
+
+
+TIMELINE = "timeline.png"
+RENDER_SCALE = 8
+"""Pixels per map cell of the frames the worker renders (``env.render``'s default)."""
+
+
+def timeline_path(video: Path) -> Path:
+    """Where the influence timeline of ``--video NAME.gif`` goes: ``NAME-timeline.png``."""
+    return video.with_name(f"{video.stem}-timeline.png")
+
+
+def _write_video(frames: list[np.ndarray], logged: dict[str, np.ndarray], agents: list[str],
+                 gif: Path, timeline: Path, threshold: float | None, divergence: str) -> None:
+    """The GIF of copy 0's first episode; with logged influence, arrows on its influential
+    moments (`infoflow.influence_video`) and the timeline plot beside it."""
+    from trainers.envs import write_gif
+
+    if "influence" in logged and np.isfinite(logged["influence"][0]).any():
+        from infoflow.influence_video import (
+            draw_influence_arrows,
+            influence_threshold,
+            plot_influence_timeline,
+        )
+
+        influence = logged["influence"][0]                                 # [T, N, N]
+        unit = f"nats ({divergence})" if divergence else "nats"
+        bar = influence_threshold(influence) if threshold is None else threshold
+        frames = draw_influence_arrows(frames, logged["positions"][0], influence,
+                                       scale=RENDER_SCALE, threshold=bar, unit=unit)
+        plot_influence_timeline(influence, agents, bar, timeline, unit=unit)
+    write_gif(frames, gif)
 
 
 @contextlib.contextmanager
@@ -245,6 +282,8 @@ def _staged(store: Path, video: Path | None) -> Iterator[tuple[Path, Path | None
         done = True
         if tmp_video is not None:
             os.replace(tmp_video, video)
+            if (tmp_dir / TIMELINE).exists():
+                os.replace(tmp_dir / TIMELINE, timeline_path(video))
     finally:
         if tmp_video is not None:
             tmp_video.unlink(missing_ok=True)

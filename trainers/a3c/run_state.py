@@ -88,6 +88,8 @@ class RunState:
     checkpoint : Path, optional
         Restore the model, optimiser, counters and RNG from this checkpoint (resume).
 
+    Notes
+    -----
     Building it touches no file but the checkpoint it reads, so that every config error
     surfaces before the run directory is created or changed; :meth:`opened` does the writing.
     """

@@ -248,7 +248,9 @@ class SocialDilemmaEnv:
                   box_open=None) -> np.ndarray:
         """Place agents, apples and waste exactly (for tests, demos and replays).
 
-        Parameters (each optional; None keeps the current value)
+        Each argument is optional; None keeps the current value.
+
+        Parameters
         ----------
         positions : int [N, 2] or [E, N, 2]
             (row, col) of each agent; distinct, walkable cells.

@@ -326,8 +326,8 @@ class MapLayout:
     grow_index : int32 [H, W]  position of a cell in ``grow``, -1 elsewhere
     river : int32 [R]          flat indices of river cells ('H' and 'R')
     box : int32 [X]            flat indices of box walls ('X')
-    inside : bool [H, W]       cells inside the box: reachable from 'T' without crossing
-                               '@' or 'X' (an agent there cannot open the box)
+    inside : bool [H, W]       cells inside the box (reachable from 'T' without crossing
+    '@' or 'X'; an agent there cannot open the box)
     box_adjacent : bool [H, W] cells orthogonally next to a box wall
     """
 

@@ -26,7 +26,8 @@ def others_index(n_agents: int) -> Tensor:
 
 
 def to_agent_last(x: Tensor, layer: nn.Module) -> Tensor:
-    """Apply a per-agent layer to x [B, N, *extra, F] (agent axis 1) -> [B, N, *extra, F']."""
+    """Apply a per-agent layer to x ``[B, N, *extra, F]`` (agent axis 1) ->
+    ``[B, N, *extra, F']``."""
     return layer(x.movedim(1, -2)).movedim(-2, 1)
 
 
@@ -71,7 +72,8 @@ def agent_linear_to_agent_major(x: Tensor, weight: Tensor, bias: Tensor) -> Tens
 
 
 def agent_major_linear(x: Tensor, layer: AgentLinear) -> Tensor:
-    """A per-agent layer on agent-major x [N, *extra, in] -> [N, *extra, out] (no copies)."""
+    """A per-agent layer on agent-major x ``[N, *extra, in]`` -> ``[N, *extra, out]``
+    (no copies)."""
     n, d_in = x.shape[0], x.shape[-1]
     y = torch.baddbmm(layer.bias.unsqueeze(1), x.reshape(n, -1, d_in), layer.weight)  # [N, B, out]
     return y.view(*x.shape[:-1], layer.out_features)
@@ -103,7 +105,7 @@ class AgentCore(nn.Module):
     ``pre = input_proj(x)`` is linear in x (a one-hot input adds one weight row, see
     `input_rows`); ``gates = pre + recurrent_proj(state)``; ``out, state = activate(gates, state)``
     applies the nonlinearity. ``gates`` may carry extra axes after the agent axis
-    ([B, N, *extra, G]) that broadcast against the state [B, N, H]. LSTM gate order: i, f, o, g.
+    (``[B, N, *extra, G]``) that broadcast against the state [B, N, H]. LSTM gate order: i, f, o, g.
     """
 
     def __init__(self, n_agents: int, in_features: int, hidden: int, kind: str = "lstm",
@@ -149,7 +151,8 @@ class AgentCore(nn.Module):
         return torch.bmm(state["h"].transpose(0, 1), self.rec).transpose(0, 1)  # [B, N, 4H]
 
     def activate(self, gates: Tensor, state: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-        """gates [B, N, *extra, G] -> out [B, N, *extra, H], new state {h, c} of that shape."""
+        """gates ``[B, N, *extra, G]`` -> out ``[B, N, *extra, H]``, new state {h, c} of that
+        shape."""
         if not self.recurrent:
             return torch.relu(gates), {}
         hd = self.hidden
@@ -182,13 +185,15 @@ class AgentCore(nn.Module):
             return to_agent_last(out, head)
 
     def gates(self, pre: Tensor, state: dict[str, Tensor]) -> Tensor:
-        """pre [B, N, *extra, G] -> pre + recurrent_proj(state) broadcast over *extra (the gate
-        pre-activations `activate` and `counterfactual` take); pre itself for the ff core."""
+        """pre ``[B, N, *extra, G]`` -> pre + recurrent_proj(state) broadcast over ``*extra``
+        (the gate pre-activations `activate` and `counterfactual` take); pre itself for the ff
+        core."""
         rec = self.recurrent_proj(state)
         if rec is None:
             return pre
         return pre + rec.reshape(*rec.shape[:2], *([1] * (pre.dim() - rec.dim())), -1)
 
     def step(self, pre: Tensor, state: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-        """pre [B, N, *extra, G], state {h, c: [B, N, H]} -> out [B, N, *extra, H], new state."""
+        """pre ``[B, N, *extra, G]``, state {h, c: [B, N, H]} -> out ``[B, N, *extra, H]``,
+        new state."""
         return self.activate(self.gates(pre, state), state)

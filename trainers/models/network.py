@@ -130,7 +130,8 @@ class AgentsNetwork(nn.Module):
         return torch.cat([z, one_hot_slots(slots, self.slot_size)], dim=-1)
 
     def heads(self, out: Tensor) -> tuple[Tensor, Tensor]:
-        """Core output [B, N, *extra, H] -> logits [B, N, *extra, A], values [B, N, *extra]."""
+        """Core output ``[B, N, *extra, H]`` -> logits ``[B, N, *extra, A]``, values
+        ``[B, N, *extra]``."""
         return (to_agent_last(out, self.policy_head),
                 to_agent_last(out, self.value_head).squeeze(-1))
 

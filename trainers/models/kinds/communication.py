@@ -38,7 +38,7 @@ class MessageHead(nn.Module):
         return to_agent_last(z, self.logits), to_agent_last(z, self.value).squeeze(-1)
 
     def agent_major(self, out: Tensor) -> tuple[Tensor, Tensor]:
-        """The same on agent-major core outputs [N, *B, H] -> ([N, *B, V], [N, *B])."""
+        """The same on agent-major core outputs ``[N, *B, H]`` -> (``[N, *B, V]``, ``[N, *B]``)."""
         z = torch.relu(agent_major_linear(out, self.embed))
         return agent_major_linear(z, self.logits), agent_major_linear(z, self.value).squeeze(-1)
 

@@ -67,7 +67,7 @@ class MOAStream(nn.Module):
         return self.core.input_proj(self.inputs(z, actions))
 
     def logits(self, out: Tensor) -> Tensor:
-        """Core output [B, N, *extra, H] -> logits [B, N, *extra, N-1, A]."""
+        """Core output ``[B, N, *extra, H]`` -> logits ``[B, N, *extra, N-1, A]``."""
         y = to_agent_last(out, self.head)
         return y.reshape(*y.shape[:-1], self.n_agents - 1, self.n_actions)
 
