@@ -61,17 +61,22 @@ def test_too_many_workers_for_the_cluster_is_a_clear_error(tmp_path, local_ray):
 
 
 def _actor_pids(name):
-    """PIDs of this machine's Ray actor processes of class ``name`` (their title names it)."""
+    """PIDs of this test process's Ray actor processes of class ``name`` (their title names
+    it). Only descendants of this process: another test worker's Ray (a kill-matrix run on
+    the same machine) must not be hit."""
+    import os
     import pathlib
 
+    from trainers.a3c.reaper import process_tree
+
     pids = []
-    for proc in pathlib.Path("/proc").glob("[0-9]*"):
+    for pid in process_tree(os.getpid()):
         try:
-            cmdline = (proc / "cmdline").read_bytes()
+            cmdline = (pathlib.Path("/proc") / str(pid) / "cmdline").read_bytes()
         except OSError:
             continue
         if f"ray::{name}".encode() in cmdline:
-            pids.append(int(proc.name))
+            pids.append(pid)
     return pids
 
 

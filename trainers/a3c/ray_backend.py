@@ -232,21 +232,29 @@ def run(state: RunState, limit: int, worker_timeout: float) -> None:
                   for rank in range(state.workers)]
         pending = {a.run_episode.remote(limit): rank for rank, a in enumerate(actors)}
         last_message = time.monotonic()
+        reports_call, next_poll = None, 0.0  # rollout reports: asked for at most once a second
         while pending:
             raise_pending_interrupt()
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-            reports = ray.get(server.take_reports.remote(), timeout=worker_timeout)
-            for report in reports:
-                state.step_counts[report.rank] = max(int(state.step_counts[report.rank]),
-                                                     report.worker_steps)
-                state.report(report)
-            if ready or reports:
-                last_message = time.monotonic()
-            elif time.monotonic() - last_message > worker_timeout:
-                failure = f"no worker reported for {worker_timeout:.0f} s (hung?)"
-                break
+            if reports_call is None and time.monotonic() >= next_poll:
+                reports_call = server.take_reports.remote()
+            waiting = [*pending, *([reports_call] if reports_call is not None else [])]
+            ready, _ = ray.wait(waiting, num_returns=1, timeout=1.0)
             if not ready:
+                if time.monotonic() - last_message > worker_timeout:
+                    failure = f"no worker reported for {worker_timeout:.0f} s (hung?)"
+                    break
                 continue
+            if ready[0] is reports_call:  # never blocks: the call is done
+                reports_call, next_poll = None, time.monotonic() + 1.0
+                reports = ray.get(ready[0])
+                for report in reports:
+                    state.step_counts[report.rank] = max(int(state.step_counts[report.rank]),
+                                                         report.worker_steps)
+                    state.report(report)
+                if reports:
+                    last_message = time.monotonic()
+                continue
+            last_message = time.monotonic()
             rank = pending.pop(ready[0])
             try:
                 result = ray.get(ready[0])
