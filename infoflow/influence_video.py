@@ -35,8 +35,8 @@ def influence_threshold(influence: np.ndarray, quantile: float = 0.9) -> float:
 
     Examples
     --------
-    >>> x = np.zeros((10, 2, 2)); x[:, 0, 1] = np.arange(10)
-    >>> float(influence_threshold(x))
+    >>> x = np.full((10, 2, 2), np.nan); x[:, 0, 1] = np.arange(10)  # NaN: undefined
+    >>> round(influence_threshold(x), 6)
     8.1
     """
     x = np.asarray(influence, np.float64)
