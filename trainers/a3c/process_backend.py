@@ -26,6 +26,7 @@ import torch
 from trainers.a3c.parameters import SharedParameters
 from trainers.a3c.run_state import RunState, TrainingInterrupted, WorkerError
 from trainers.a3c.supervision import (
+    deferred_interrupts,
     die_with_parent,
     interruption_message,
     raise_pending_interrupt,
@@ -135,35 +136,12 @@ def _run_processes(state: RunState, limit: int, worker_timeout: float) -> None:
     try:
         while len(done) < len(procs) and failure is None:
             raise_pending_interrupt()
-            try:
-                message = results.get(timeout=0.5)
-            except queue_mod.Empty:
-                message = None
-            if message is None or time.monotonic() - last_check > 1.0:
-                last_check = time.monotonic()
-                for rank, p in enumerate(procs):
-                    if rank not in done and not p.is_alive() and p.exitcode != 0:
-                        failure = (f"worker {rank} exited with status {p.exitcode} without a "
-                                   "report (killed, or out of memory?)")
-                        break
-                if failure is None and time.monotonic() - last_message > worker_timeout:
-                    failure = f"no worker reported for {worker_timeout:.0f} s (hung?)"
-            if message is None or failure is not None:
-                continue
-            last_message = time.monotonic()
-            kind, payload = message[0], message[1]
-            if kind == "episode":
-                state.handle(payload)
-                if state.checkpoint_due():
-                    state.save_checkpoint(True)
-                if int(state.step_counts.sum()) >= limit:
-                    stop.set()
-            elif kind == "rollouts":
-                state.report(payload)
-            elif kind == "done":
-                done.add(payload)
-            elif kind == "error":
-                failure = state.worker_error(payload, message[2])
+            # a signal waits until the message read here is handled: raised inside the read, it
+            # would lose an episode that the worker's next one then counts (store one short)
+            with deferred_interrupts():
+                failure, last_message, last_check = _next_message(
+                    procs, results, state, done, limit, stop, worker_timeout, last_message,
+                    last_check)
     except KeyboardInterrupt as exc:
         failure = interruption_message(exc)
     except BaseException as exc:
@@ -178,6 +156,44 @@ def _run_processes(state: RunState, limit: int, worker_timeout: float) -> None:
     if late_error is not None and (failure is None or "without a report" in failure):
         failure = late_error
     state.finish(error, failure)
+
+
+def _next_message(procs, results, state: RunState, done: set[int], limit: int, stop,
+                  worker_timeout: float, last_message: float, last_check: float
+                  ) -> tuple[str | None, float, float]:
+    """Read and handle one message of the workers (or notice a dead or hung one); returns
+    (failure or None, time of the last message, time of the last liveness check)."""
+    try:
+        message = results.get(timeout=0.5)
+    except queue_mod.Empty:
+        message = None
+    failure = None
+    if message is None or time.monotonic() - last_check > 1.0:
+        last_check = time.monotonic()
+        for rank, p in enumerate(procs):
+            if rank not in done and not p.is_alive() and p.exitcode != 0:
+                failure = (f"worker {rank} exited with status {p.exitcode} without a report "
+                           "(killed, or out of memory?)")
+                break
+        if failure is None and time.monotonic() - last_message > worker_timeout:
+            failure = f"no worker reported for {worker_timeout:.0f} s (hung?)"
+    if message is None or failure is not None:
+        return failure, last_message, last_check
+    last_message = time.monotonic()
+    kind, payload = message[0], message[1]
+    if kind == "episode":
+        state.handle(payload)
+        if state.checkpoint_due():
+            state.save_checkpoint(True)
+        if int(state.step_counts.sum()) >= limit:
+            stop.set()
+    elif kind == "rollouts":
+        state.report(payload)
+    elif kind == "done":
+        done.add(payload)
+    elif kind == "error":
+        failure = state.worker_error(payload, message[2])
+    return failure, last_message, last_check
 
 
 def _drain_and_join(procs, results, state: RunState, timeout: float = 20.0,

@@ -38,7 +38,11 @@ from trainers.a3c.build import build_model, build_optimizer
 from trainers.a3c.parameters import ParameterLink, SharedParameters
 from trainers.a3c.reaper import Reaper
 from trainers.a3c.run_state import RunState, WorkerError
-from trainers.a3c.supervision import interruption_message, raise_pending_interrupt
+from trainers.a3c.supervision import (
+    deferred_interrupts,
+    interruption_message,
+    raise_pending_interrupt,
+)
 from trainers.a3c.worker import EpisodeResult, RolloutReport, Worker
 from trainers.config import TrainConfig
 
@@ -255,14 +259,15 @@ def run(state: RunState, limit: int, worker_timeout: float) -> None:
                     last_message = time.monotonic()
                 continue
             last_message = time.monotonic()
-            rank = pending.pop(ready[0])
-            try:
-                result = ray.get(ready[0])
-            except ray.exceptions.RayError as exc:
-                failure = state.worker_error(rank, f"{type(exc).__name__}: {exc}")
-                break
-            state.step_counts[rank] = result.worker_steps
-            state.handle(result)
+            with deferred_interrupts():  # a result read is handled before a signal stops us
+                rank = pending.pop(ready[0])
+                try:
+                    result = ray.get(ready[0])
+                except ray.exceptions.RayError as exc:
+                    failure = state.worker_error(rank, f"{type(exc).__name__}: {exc}")
+                    break
+                state.step_counts[rank] = result.worker_steps
+                state.handle(result)
             stopped_mid_episode |= not result.complete
             if state.checkpoint_due():
                 _pull(server, state, worker_timeout)
