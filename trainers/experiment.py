@@ -72,26 +72,27 @@ class RunSpec:
 
 
 def plan(spec: ExperimentSpec) -> list[RunSpec]:
-    """Every run of ``spec``: presets (outer), grid combinations, seeds (inner).
+    """Every run of ``spec``: seeds (outer), presets, grid combinations (inner).
+
+    Seeds go outermost so that an experiment stopped half-way has every model at its first
+    seeds: comparable, with fewer seeds, rather than some models complete and others absent.
 
     Examples
     --------
     >>> spec = ExperimentSpec(["a", "b"], [0, 1], 100, grid={"trainer.beta": ["0.1", "0.2"]})
     >>> [r.name for r in plan(spec)][:3]
-    ['a-trainer.beta=0.1-s0', 'a-trainer.beta=0.1-s1', 'a-trainer.beta=0.2-s0']
+    ['a-trainer.beta=0.1-s0', 'a-trainer.beta=0.2-s0', 'b-trainer.beta=0.1-s0']
     >>> len(plan(spec))
     8
     """
     keys = list(spec.grid)
     cells = list(itertools.product(*(spec.grid[k] for k in keys))) if keys else [()]
     runs = []
-    for preset in spec.presets:
-        for cell in cells:
-            varied = [f"{k}={v}" for k, v in zip(keys, cell, strict=True)]
-            label = "-".join([preset, *(_NAME_UNSAFE.sub("_", v) for v in varied)])
-            for seed in spec.seeds:
-                runs.append(RunSpec(f"{label}-s{seed}", preset, seed,
-                                    [*spec.sets, *varied, f"trainer.seed={seed}"], label))
+    for seed, preset, cell in itertools.product(spec.seeds, spec.presets, cells):
+        varied = [f"{k}={v}" for k, v in zip(keys, cell, strict=True)]
+        label = "-".join([preset, *(_NAME_UNSAFE.sub("_", v) for v in varied)])
+        runs.append(RunSpec(f"{label}-s{seed}", preset, seed,
+                            [*spec.sets, *varied, f"trainer.seed={seed}"], label))
     return runs
 
 

@@ -35,7 +35,8 @@ def test_the_grid_names_its_runs_and_the_spec_round_trips(tmp_path):
     spec = ExperimentSpec(["quickstart", "harvest_a3c"], [0, 1], STEPS, sets=TINY,
                           grid={"trainer.beta": ["0.1", "0.2"]})
     names = [r.name for r in plan(spec)]
-    assert names[:2] == ["quickstart-trainer.beta=0.1-s0", "quickstart-trainer.beta=0.1-s1"]
+    assert names[:3] == ["quickstart-trainer.beta=0.1-s0", "quickstart-trainer.beta=0.2-s0",
+                         "harvest_a3c-trainer.beta=0.1-s0"]  # seeds outermost
     assert len(names) == 8 and len(set(names)) == 8
     write_spec(tmp_path, spec)
     assert read_spec(tmp_path) == spec  # the map's newlines survive the TOML round trip
@@ -46,7 +47,7 @@ def test_an_experiment_runs_every_cell_and_resumes_after_a_kill(tmp_path):
     out = tmp_path / "exp"
     proc = subprocess.Popen(command(out), cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    second = out / "runs" / "quickstart-s1" / "checkpoints"
+    second = out / "runs" / "harvest_a3c-s0" / "checkpoints"
     deadline = time.monotonic() + 120
     while not (second.is_dir() and any(second.glob("ckpt_*.pt"))):  # the 2nd run has started
         assert proc.poll() is None, proc.stderr.read()
@@ -62,8 +63,8 @@ def test_an_experiment_runs_every_cell_and_resumes_after_a_kill(tmp_path):
                           timeout=600)
     assert done.returncode == 0, done.stderr
     assert "[1/4] quickstart-s0: done" in done.stderr
-    assert "[2/4] quickstart-s1: resuming at" in done.stderr
-    assert "[3/4] harvest_a3c-s0: starting" in done.stderr
+    assert "[2/4] harvest_a3c-s0: resuming at" in done.stderr
+    assert "[3/4] quickstart-s1: starting" in done.stderr
     runs = sorted(p.name for p in (out / "runs").iterdir())
     assert runs == ["harvest_a3c-s0", "harvest_a3c-s1", "quickstart-s0", "quickstart-s1"]
     for name in runs:
