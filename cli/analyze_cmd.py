@@ -169,7 +169,10 @@ def default_out(path: Path) -> Path:
               help="Multivariate: largest target-past lag considered (default 3; selected per "
                    "agent). Bivariate: target history length k (default 1).")
 @click.option("--permutations", default=500, show_default=True, type=int,
-              help="Surrogates drawn per test.")
+              help="Surrogates drawn per test (multivariate: per omnibus and edge test).")
+@click.option("--selection-permutations", default=200, show_default=True, type=int,
+              help="Multivariate: surrogates per inclusion and pruning test of the greedy "
+                   "selection (at most --permutations; IDTxl's default).")
 @click.option("--alpha", default=0.05, show_default=True, type=float,
               help="Significance level (Benjamini-Hochberg FDR over all tests).")
 @click.option("--lag-test", type=click.Choice(["max", "each"]), default="max",
@@ -195,8 +198,9 @@ def default_out(path: Path) -> Path:
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Write report.html: the graph, tables, figures, notes (and the run's "
               "learning curves and config) on one self-contained page.")
-def analyze(run_or_store: Path, measures, lags, method, history, permutations, alpha, lag_test,
-            surrogates, block, condition, seed, out, report) -> None:
+def analyze(run_or_store: Path, measures, lags, method, history, permutations,
+            selection_permutations, alpha, lag_test, surrogates, block, condition, seed, out,
+            report) -> None:
     """Measure who influences whom in a run directory or trajectory store.
 
     RUN_OR_STORE is a run directory holding trajectories.zarr, a zarr store, or a netCDF
@@ -210,6 +214,7 @@ def analyze(run_or_store: Path, measures, lags, method, history, permutations, a
     influence or the instantaneous coordination, with an edge where a pair's value is above
     the mean over pairs (re-draw it with 'infoflow graph').
     """
+    from cli.preload import start_preload
     from infoflow import analysis
     from infoflow.graph import default_graph_measure, format_edges, influence_graph
     from infoflow.plots import plot_comparison, plot_influence_over_time, plot_lag_heatmaps
@@ -219,16 +224,21 @@ def analyze(run_or_store: Path, measures, lags, method, history, permutations, a
     condition = tuple(c.strip() for c in condition.split(",") if c.strip())
     analysis.check_parameters(analysis.DEFAULT_MEASURES if measures is None else measures,
                               lags, history, permutations, alpha, lag_test, surrogates, method,
-                              block)
+                              block, selection_permutations)
     out = out if out is not None else default_out(run_or_store)
     check_out(out)
     ds = open_trajectories(run_or_store)
+    preload = start_preload()
     with output_lock(out):
-        results = analysis.analyze(ds, measures=measures, lags=lags, history=history,
-                                   permutations=permutations, alpha=alpha, seed=seed,
-                                   store=str(run_or_store), lag_test=lag_test,
-                                   surrogates=surrogates, method=method, condition=condition,
-                                   block=block)
+        try:
+            results = analysis.analyze(ds, measures=measures, lags=lags, history=history,
+                                       permutations=permutations, alpha=alpha, seed=seed,
+                                       store=str(run_or_store), lag_test=lag_test,
+                                       surrogates=surrogates, method=method,
+                                       condition=condition, block=block,
+                                       selection_permutations=selection_permutations)
+        finally:
+            preload.join()  # never leave the interpreter with an import half done
         measure, threshold = default_graph_measure(results)
         g = influence_graph(results, measure, threshold=threshold)
         comparison = None

@@ -24,7 +24,7 @@ from infoflow._text import format_table
 from infoflow.communication import instantaneous_coordination, return_summary, speaker_consistency
 from infoflow.graph import best_lag
 from infoflow.influence import influence_summary, influential_moments
-from infoflow.multivariate import multivariate_te
+from infoflow.multivariate import SELECTION_PERMUTATIONS, multivariate_te
 from infoflow.significance import LAG_TESTS, network_inference
 from infoflow.stationarity import stationarity
 from infoflow.surrogates import DEFAULT_BLOCK, SURROGATES
@@ -68,7 +68,9 @@ _RENAME = {"value": "", "p_value": "_p_value", "null_mean": "_null_mean",
 def check_parameters(measures: Iterable[str], lags: Sequence[int], history: int | None,
                      permutations: int, alpha: float, lag_test: str = "max",
                      surrogates: str = "auto", method: str = "multivariate",
-                     block: int = DEFAULT_BLOCK) -> tuple[tuple[str, ...], tuple[int, ...]]:
+                     block: int = DEFAULT_BLOCK,
+                     selection_permutations: int = SELECTION_PERMUTATIONS
+                     ) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """Validate analysis parameters; return the measures and the sorted unique lags.
 
     Raises
@@ -95,6 +97,9 @@ def check_parameters(measures: Iterable[str], lags: Sequence[int], history: int 
     if not 1 <= int(permutations) <= MAX_PERMUTATIONS:
         raise ValueError(f"permutations is {permutations}; pass 1..{MAX_PERMUTATIONS} "
                          "(e.g. 500)")
+    if not 1 <= int(selection_permutations) <= MAX_PERMUTATIONS:
+        raise ValueError(f"selection_permutations is {selection_permutations}; pass "
+                         f"1..{MAX_PERMUTATIONS} (e.g. {SELECTION_PERMUTATIONS})")
     if not 0.0 < float(alpha) < 1.0:
         raise ValueError(f"alpha is {alpha}; pass a significance level in (0, 1), e.g. 0.05")
     if lag_test not in LAG_TESTS:
@@ -206,11 +211,11 @@ def _network(ds: xr.Dataset, measure: str, lags: tuple[int, ...], history: int,
 
 
 def _multivariate(ds: xr.Dataset, lags: tuple[int, ...], history: int, permutations: int,
-                  alpha: float, seed: int, surrogates: str, condition: tuple[str, ...],
-                  block: int) -> tuple[xr.Dataset, dict]:
+                  selection_permutations: int, alpha: float, seed: int, surrogates: str,
+                  condition: tuple[str, ...], block: int) -> tuple[xr.Dataset, dict]:
     res = multivariate_te(ds, lags=lags, max_history=history, permutations=permutations,
-                          alpha=alpha, surrogates=surrogates, block=block, context=condition,
-                          seed=seed)
+                          selection_permutations=selection_permutations, alpha=alpha,
+                          surrogates=surrogates, block=block, context=condition, seed=seed)
     out = res.rename(_MULTIVARIATE_RENAME)
     info = {"te_surrogates": str(res.attrs["surrogates"]), "te_estimator": "plugin",
             "te_context": str(res.attrs["context"]), "notes": str(res.attrs["notes"])}
@@ -271,7 +276,8 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
             permutations: int = 500, alpha: float = 0.05, seed: int = 0,
             store: str | None = None, lag_test: str = "max", surrogates: str = "auto",
             method: str = "multivariate", condition: Sequence[str] = (),
-            block: int = DEFAULT_BLOCK) -> xr.Dataset:
+            block: int = DEFAULT_BLOCK,
+            selection_permutations: int = SELECTION_PERMUTATIONS) -> xr.Dataset:
     """Run the analysis pipeline on trajectories.
 
     Parameters
@@ -318,6 +324,10 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
         ``phase``, ``episode`` or a logged (episode, step) variable such as ``apples``.
     block : int
         Consecutive episodes per block of the ``"blocks"`` surrogates.
+    selection_permutations : int
+        Multivariate: surrogates per inclusion and pruning test of the greedy selection (at
+        most ``permutations``; ``permutations`` is then the count of the omnibus and edge
+        tests). See :mod:`infoflow.multivariate`.
 
     Returns
     -------
@@ -350,7 +360,7 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
     explicit = measures is not None
     measures, lags = check_parameters(DEFAULT_MEASURES if measures is None else measures,
                                       lags, history, permutations, alpha, lag_test, surrogates,
-                                      method, block)
+                                      method, block, selection_permutations)
     notes: list[str] = []
     ds = _check_data(ds, notes)
     multivariate = method == "multivariate"
@@ -383,8 +393,9 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
         if m not in measures:
             continue
         if m == "te" and multivariate:
-            res, info = _multivariate(ds, lags, int(history), int(permutations), float(alpha),
-                                      int(seed), surrogates, tuple(condition), int(block))
+            res, info = _multivariate(ds, lags, int(history), int(permutations),
+                                      int(selection_permutations), float(alpha), int(seed),
+                                      surrogates, tuple(condition), int(block))
         else:
             res, info = _network(ds, m, lags, int(history), int(permutations), float(alpha),
                                  int(seed), lag_test, surrogates)
@@ -418,6 +429,7 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
         "lags": np.array(lags, dtype=np.int32),
         "history": int(history),
         "permutations": int(permutations),
+        "selection_permutations": min(int(selection_permutations), int(permutations)),
         "alpha": float(alpha),
         "seed": int(seed),
         "fdr": "benjamini-hochberg",

@@ -26,6 +26,14 @@ count-table kernel of :mod:`infoflow.measures`:
 5. **Edges.** For each source agent with selected variables: its TE conditional on everything
    else selected (``value``, bits), that TE's own permutation p-value, and the lags selected.
 
+Surrogates per test: the selection's inclusion and pruning tests (steps 1-3) draw at most
+``selection_permutations`` (default 200), the omnibus and edge tests (steps 4-5) at most
+``permutations`` (default 500), as IDTxl's defaults (``n_perm_max_stat = n_perm_min_stat =
+200``, ``n_perm_omnibus = n_perm_max_seq = 500``): an inclusion test is decided at ``alpha``
+alone, where 200 surrogates resolve p down to 0.005, while the omnibus p-values go through the
+FDR over targets and need the finer resolution. Every test also stops early once it can no
+longer reach ``alpha``.
+
 Every estimate uses the same samples: steps ``t >= max(max lag, max history)`` of each episode,
 so values of different rounds compare. Surrogates and context: see :mod:`infoflow.surrogates`
 and :mod:`infoflow.context`.
@@ -57,6 +65,9 @@ from infoflow.surrogates import DEFAULT_BLOCK, SurrogatePlan, plan_surrogates
 __all__ = ["multivariate_te"]
 
 Var = tuple[int, int]  # (agent, lag)
+
+SELECTION_PERMUTATIONS = 200
+"""Default surrogates per inclusion and pruning test (IDTxl's ``n_perm_max_stat``)."""
 
 
 def _lagged(acts: np.ndarray, var: Var) -> np.ndarray:
@@ -100,9 +111,11 @@ class _Problem:
 
     def __init__(self, acts: np.ndarray, a: int, lags: np.ndarray, max_history: int,
                  context: np.ndarray, plan: SurrogatePlan, rng: np.random.Generator,
-                 permutations: int, alpha: float):
+                 permutations: int, selection_permutations: int, alpha: float):
         self.acts, self.a, self.lags, self.max_history = acts, a, lags, max_history
-        self.plan, self.rng, self.permutations, self.alpha = plan, rng, permutations, alpha
+        self.plan, self.rng, self.alpha = plan, rng, alpha
+        self.permutations = permutations  # omnibus and edge tests
+        self.selection_permutations = selection_permutations  # inclusion and pruning tests
         n_agents, n_episodes, n_steps = acts.shape
         self.lengths = np.zeros(n_episodes, dtype=np.int64)
         for x in acts:
@@ -120,11 +133,11 @@ class _Problem:
         return _joint(self.acts, variables, self.base, self.a)
 
     def test(self, rows: RowCodes, sources: np.ndarray, lags: np.ndarray, active: np.ndarray,
-             groups: np.ndarray, reduce: str, cc: np.ndarray | None = None,
+             groups: np.ndarray, reduce: str, permutations: int, cc: np.ndarray | None = None,
              ns: int | None = None) -> dict[str, np.ndarray]:
         return run_test(rows, self.cc if cc is None else cc, self.a if ns is None else ns,
                         self.lengths, sources, lags, active, groups, reduce, self.plan,
-                        self.rng, self.permutations, self.alpha)
+                        self.rng, permutations, self.alpha)
 
 
 def _greedy(pb: _Problem, targets: list[int], chosen: dict[int, list[Var]],
@@ -144,7 +157,8 @@ def _greedy(pb: _Problem, targets: list[int], chosen: dict[int, list[Var]],
             sources[r, : len(candidates[j])] = candidates[j]
             for c, agent in enumerate(candidates[j]):
                 active[r, c] = [(agent, int(u)) not in chosen[j] for u in lags]
-        res = pb.test(rows, sources, lags, active, np.arange(len(live)), "max")
+        res = pb.test(rows, sources, lags, active, np.arange(len(live)), "max",
+                      pb.selection_permutations)
         still = []
         for r, j in enumerate(live):
             if not np.isfinite(res["stat"][r]) or res["p_value"][r] > pb.alpha:
@@ -177,7 +191,8 @@ def _prune(pb: _Problem, targets: list[int], past: dict[int, list[Var]],
         rows = row_codes(targets_x, conds, pb.a)
         active = np.zeros((len(srcs), 1, pb.lags.size), dtype=bool)
         active[np.arange(len(srcs)), 0, lag_idx] = True
-        res = pb.test(rows, np.array(srcs)[:, None], pb.lags, active, np.array(groups), "min")
+        res = pb.test(rows, np.array(srcs)[:, None], pb.lags, active, np.array(groups), "min",
+                      pb.selection_permutations)
         still = []
         for g, j in enumerate(live):
             if res["p_value"][g] <= pb.alpha:
@@ -203,7 +218,7 @@ def _joint_tests(pb: _Problem, items: list[tuple[int, list[Var], list[Var]]]
     sources = np.arange(len(items), dtype=np.int64)[:, None]
     active = np.ones((len(items), 1, 1), dtype=bool)
     return pb.test(rows, sources, np.array([0]), active, np.arange(len(items)), "max",
-                   np.ascontiguousarray(cc), ns)
+                   pb.permutations, np.ascontiguousarray(cc), ns)
 
 
 def _ais(pb: _Problem, j: int, past: list[Var]) -> float:
@@ -221,6 +236,7 @@ def multivariate_te(
     lags: Any = (1, 2, 3),
     max_history: int = 3,
     permutations: int = 500,
+    selection_permutations: int = SELECTION_PERMUTATIONS,
     alpha: float = 0.05,
     surrogates: str = "auto",
     block: int = DEFAULT_BLOCK,
@@ -243,7 +259,10 @@ def multivariate_te(
     max_history : int
         Largest target-past lag considered (>= 1).
     permutations : int
-        Surrogates per test (at most: a test stops once it can no longer reach ``alpha``).
+        Surrogates per omnibus and edge test (at most: a test stops once it can no longer
+        reach ``alpha``).
+    selection_permutations : int
+        Surrogates per inclusion and pruning test (at most; capped at ``permutations``).
     alpha : float
         Level of every inclusion and pruning test, and the FDR of the omnibus tests.
     surrogates : {"auto", "blocks", "episodes", "circular"}
@@ -295,6 +314,11 @@ def multivariate_te(
     permutations = int(permutations)
     if permutations < 1:
         raise ValueError(f"permutations is {permutations}; pass at least 1 (e.g. 500)")
+    selection_permutations = int(selection_permutations)
+    if selection_permutations < 1:
+        raise ValueError(f"selection_permutations is {selection_permutations}; pass at least "
+                         f"1 (e.g. {SELECTION_PERMUTATIONS})")
+    selection_permutations = min(selection_permutations, permutations)
     alpha = float(alpha)
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha is {alpha}; pass a level in (0, 1), e.g. 0.05")
@@ -316,7 +340,7 @@ def multivariate_te(
     ds = data if isinstance(data, xr.Dataset) else None
     ctx, _ = context_code(ds, context, lengths, n_steps, context_bins)
     pb = _Problem(acts, a, lag_arr, max_history, ctx, plan, np.random.default_rng(seed),
-                  permutations, alpha)
+                  permutations, selection_permutations, alpha)
     targets = list(range(n_agents))
 
     # 1. the target's own past (active information storage)
@@ -394,7 +418,8 @@ def multivariate_te(
         },
         coords={"source": names, "target": names, "agent": names, "lag": lag_arr,
                 "history_lag": history_lags},
-        attrs={"method": "multivariate", "permutations": permutations, "alpha": alpha,
+        attrs={"method": "multivariate", "permutations": permutations,
+               "selection_permutations": selection_permutations, "alpha": alpha,
                "fdr": int(bool(fdr)), "surrogates": plan.method, "block": int(block),
                "context": ",".join(context), "context_bins": int(context_bins),
                "max_history": max_history, "n_symbols": a, "units": "bits",

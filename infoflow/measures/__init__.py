@@ -6,6 +6,7 @@ entropy, as plug-in estimates with an optional Miller-Madow correction. Series a
 The pairwise functions take ``actions[episode, step, agent]`` or a trajectory dataset.
 """
 
+from infoflow.measures._kernels import start_kernels
 from infoflow.measures.entropy import conditional_entropy, entropy, joint_entropy
 from infoflow.measures.mutual_info import (
     conditional_mutual_info,
@@ -30,4 +31,5 @@ __all__ = [
     "conditional_transfer_entropy",
     "pairwise_transfer_entropy",
     "pairwise_lagged_mutual_info",
+    "start_kernels",
 ]

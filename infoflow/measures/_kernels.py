@@ -269,7 +269,7 @@ def _one_target(tc, cc, lengths, src, lags, l, active, perm, shift, nx, n_p, ns,
                     table[:] = 0
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def table_sums(tc, cc, lengths, src, lags, l, active, perm, shift, nx, n_p, ns, mode, xlogx, out):
     """Entropy sums for every (target, surrogate, source, lag); see the module docstring.
 
@@ -437,3 +437,14 @@ def value_range(x):
         elif v > hi:
             hi = v
     return lo, hi
+
+
+def start_kernels() -> None:
+    """Start numba in this process now: its compiler target and one cached kernel.
+
+    The first kernel call of a process costs about 0.4 s on 2 cores (numba loads its type
+    registries, which import ``scipy.linalg``); later loads take milliseconds. Calling this
+    first puts that cost where the caller wants it, e.g. before a thread that imports
+    :mod:`scipy.stats` starts (``cli.preload``).
+    """
+    value_range(np.zeros(1, dtype=np.int64))

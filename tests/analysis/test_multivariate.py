@@ -364,6 +364,22 @@ def test_ais_of_sticky_and_iid_agents():
     assert _edge_set(res.significant.values) == {(1, 2)}
 
 
+def test_selection_and_omnibus_tests_draw_their_own_surrogate_counts():
+    """Inclusion tests draw ``selection_permutations``, omnibus and edge tests
+    ``permutations``: a sure inclusion's p-value is 1/(1 + selection_permutations), a sure
+    omnibus or edge p-value 1/(1 + permutations); the selection count is capped."""
+    acts = _sticky_iid(3, with_coupling=True)
+    res = multivariate_te(acts, lags=[1, 2], max_history=3, permutations=300,
+                          selection_permutations=40, seed=3)
+    assert res.ais_p_value.values[0] == pytest.approx(1 / 41)  # the sticky chain's X(t-1)
+    assert res.omnibus_p_value.values[2] == pytest.approx(1 / 301)
+    assert res.p_value.values[1, 2] == pytest.approx(1 / 301)
+    assert res.attrs["selection_permutations"] == 40
+    capped = multivariate_te(acts, lags=[1, 2], max_history=3, permutations=100, seed=3)
+    assert capped.attrs["selection_permutations"] == 100
+    assert capped.ais_p_value.values[0] == pytest.approx(1 / 101)
+
+
 def test_uncoupled_agents_give_no_edges():
     """No target selects a source: the result has no edges (NaN omnibus), and AIS as usual."""
     acts = _sticky_iid(4, with_coupling=False)
@@ -582,6 +598,7 @@ def test_multivariate_context_from_dataset():
      ({"lags": [1.5]}, r"lags must be a non-empty sequence of ints"),
      ({"max_history": 0}, r"max_history is 0; pass at least 1"),
      ({"permutations": 0}, r"permutations is 0; pass at least 1"),
+     ({"selection_permutations": 0}, r"selection_permutations is 0; pass at least 1"),
      ({"alpha": 0.0}, r"alpha is 0.0; pass a level in \(0, 1\)"),
      ({"alpha": 1.0}, r"alpha is 1.0; pass a level in \(0, 1\)"),
      ({"alpha": -0.1}, r"alpha is -0.1"),
