@@ -178,14 +178,16 @@ MV_EDGES = [(0, 1, 1, 0.3), (1, 2, 2, 0.3), (3, 4, 1, 0.3), (3, 0, 3, 0.3)]  # c
 
 def bench_multivariate(n_agents: int, n_episodes: int, couplings, repeats: int
                        ) -> tuple[float, set, set]:
-    """Best time of multivariate_te (500 permutations); edges found and planted (src, tgt)."""
+    """Best time of multivariate_te (500 permutations in every test, the selection's too: the
+    SPEC's target; the default draws 200 per selection test); edges found and planted."""
     from infoflow.multivariate import multivariate_te
     from infoflow.synthetic import coupled_actions
 
     data = coupled_actions(n_agents, 8, n_episodes, 1000, couplings=couplings, seed=0)
     multivariate_te(data, permutations=20)  # warm-up (compiled kernels, caches)
     t, res = best_time(lambda: multivariate_te(data, lags=(1, 2, 3), max_history=3,
-                                               permutations=500, seed=0), repeats)
+                                               permutations=500,
+                                               selection_permutations=500, seed=0), repeats)
     found = {(int(s), int(g)) for s, g in np.argwhere(res.significant.values)}
     return t, found, {(s, g) for s, g, _, _ in couplings}
 
