@@ -138,6 +138,12 @@ IMPORTS = ("from infoflow import analysis; "
            "plot_lag_heatmaps; from infoflow.trajectory import open_trajectories")
 
 
+DEPENDENCIES = ("import numpy, xarray, zarr, numba, networkx, scipy.stats, matplotlib.figure, "
+                "matplotlib.backends.backend_agg; from infoflow.measures import start_kernels; "
+                "start_kernels()")
+"""The floor of any ``analyze`` built on these libraries: importing them and numba's start-up."""
+
+
 def loadavg() -> str:
     try:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -179,11 +185,15 @@ def main() -> None:
         runs = [wall(cmd) for _ in range(args.runs)]
         bare = min(wall([sys.executable, "-c", "pass"]) for _ in range(3))
         imports = min(wall([sys.executable, "-c", IMPORTS]) for _ in range(3))
+        floor = min(wall([sys.executable, "-c", DEPENDENCIES]) for _ in range(3))
         print(f"\ninfoflow analyze {store.name} (defaults), fresh processes:")
         print(f"  wall per run: {', '.join(f'{t:.2f}' for t in runs)} s "
               f"(median {statistics.median(runs):.2f}, min {min(runs):.2f})")
         print(f"  of which interpreter start {bare:.2f} s, the command's imports "
               f"{imports - bare:.2f} s (best of 3)")
+        print(f"  reference: importing every library the command uses and starting numba "
+              f"takes {floor:.2f} s (best of 3); the command takes "
+              f"{statistics.median(runs) / floor:.2f}x that")
         best: dict[str, float] = {}
         for _ in range(max(1, args.phase_runs)):
             child = subprocess.run([sys.executable, __file__, "--phases", str(store),
