@@ -54,23 +54,29 @@ def _grid(items: tuple[str, ...]) -> dict[str, list[str]]:
               show_default=True, help="Where each run's workers run (trainer.backend).")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Experiment folder (experiment.toml, README, runs/).")
+@click.option("--parallel", type=click.IntRange(min=1), default=1, show_default=True,
+              metavar="N", help="Runs at a time (each with --workers workers); with --backend "
+              "ray and -s trainer.ray_address=HOST:PORT, every run joins that cluster. Runs "
+              "are then quiet, their output in OUT/logs/.")
 @click.option("--resume", is_flag=True, help="Continue the experiment in --out: finished runs "
               "are skipped, started ones resumed, the rest started.")
 @click.option("--dry-run", is_flag=True, help="List the runs and their state; train nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def experiment(presets, seeds, steps, sets, grid, workers, backend, out, resume, dry_run,
-               quiet) -> None:
+def experiment(presets, seeds, steps, sets, grid, workers, backend, parallel, out, resume,
+               dry_run, quiet) -> None:
     """Run presets x settings x seeds as ordinary run directories under one folder.
 
-    Runs go one after another on this machine, each an `infoflow train` process; the
-    experiment is resumable as a whole (Ctrl-C or a kill, then --resume). Compare the
-    results with `infoflow compare OUT`.
+    Runs go one after another (or --parallel N at a time), each an `infoflow train`
+    process; the experiment is resumable as a whole (Ctrl-C or a kill, then --resume).
+    Compare the results with `infoflow compare OUT`.
 
     \b
     Examples:
       infoflow experiment -p harvest_a3c -p harvest_influence --seeds 0-2 --steps 1e7 \\
           --workers 2 --out experiments/harvest
       infoflow experiment --resume --out experiments/harvest
+      infoflow experiment -p harvest_a3c --seeds 0-7 --steps 1e7 --workers 4 \\
+          --backend ray -s trainer.ray_address=HEAD:6379 --parallel 8 --out experiments/ray
     """
     from trainers.config import list_presets, load_config
     from trainers.experiment import (
@@ -86,7 +92,7 @@ def experiment(presets, seeds, steps, sets, grid, workers, backend, out, resume,
     if resume:
         if presets or steps is not None or sets or grid:
             raise click.UsageError("with --resume the experiment's experiment.toml is used; "
-                                   "give only --out (and --quiet, --dry-run)")
+                                   "give only --out (and --parallel, --quiet, --dry-run)")
         spec = read_spec(out)
     else:
         if not presets:
@@ -101,8 +107,9 @@ def experiment(presets, seeds, steps, sets, grid, workers, backend, out, resume,
                               list(sets), _grid(grid))
     runs = plan(spec)
     for run in runs:  # every config error before any run starts (one line, exit 2)
-        load_config(preset=run.preset, overrides=[*run.sets,
-                                                  f"trainer.total_steps={spec.steps}"])
+        load_config(preset=run.preset, overrides=[
+            *run.sets, f"trainer.total_steps={spec.steps}", f"trainer.workers={spec.workers}",
+            f"trainer.backend={spec.backend}"])
     if dry_run:
         for run in runs:
             state, done = run_status(out / "runs" / run.name, spec.steps)
@@ -114,7 +121,8 @@ def experiment(presets, seeds, steps, sets, grid, workers, backend, out, resume,
                err=True)
     try:
         failed = run_experiment(out, spec, lambda line: click.echo(line, err=True),
-                                quiet=quiet, argv=["infoflow", *sys.argv[1:]])
+                                quiet=quiet, argv=["infoflow", *sys.argv[1:]],
+                                parallel=parallel)
     except KeyboardInterrupt:
         raise TrainFailed(f"experiment interrupted; continue with: infoflow experiment "
                           f"--resume --out {out}") from None

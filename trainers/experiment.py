@@ -18,6 +18,7 @@ stops; ``--resume`` continues from there.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -25,6 +26,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -169,18 +171,23 @@ def train_command(spec: ExperimentSpec, run: RunSpec, run_dir: Path, resume: boo
 
 
 def run_experiment(folder: Path, spec: ExperimentSpec, say: Callable[[str], None],
-                   quiet: bool = False, argv: list[str] | None = None) -> list[str]:
-    """Play every run of ``spec`` in ``folder`` that is not done, one after another.
+                   quiet: bool = False, argv: list[str] | None = None,
+                   parallel: int = 1) -> list[str]:
+    """Play every run of ``spec`` in ``folder`` that is not done, ``parallel`` at a time.
 
-    Returns the names of runs that failed (their own error was printed; the others go on).
-    Raises KeyboardInterrupt after passing an interruption on to the running run.
+    With ``parallel = 1`` each run's output goes to the terminal; with more, runs are quiet
+    and each writes its output to ``folder/logs/<run>.log`` (named when it fails). Returns the
+    names of runs that failed (the others go on). Raises KeyboardInterrupt after passing an
+    interruption (SIGINT, SIGTERM, SIGHUP) on to every running run and waiting for them.
     """
+    if parallel < 1:
+        raise ValueError(f"parallel is {parallel}; run at least 1 run at a time")
     runs = plan(spec)
     with open(folder / "README", "a", encoding="utf-8") as f:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         f.write(f"{stamp}  {shlex.join(argv or sys.argv)}\n")
     root = Path(__file__).resolve().parents[1]
-    failed = []
+    todo = []
     for i, run in enumerate(runs, start=1):
         run_dir = folder / "runs" / run.name
         state, done = run_status(run_dir, spec.steps)
@@ -188,35 +195,93 @@ def run_experiment(folder: Path, spec: ExperimentSpec, say: Callable[[str], None
         if state == "done":
             say(f"{head}: done ({done:,} agent steps)")
             continue
-        say(f"{head}: " + ("starting" if state == "new" else
-                           f"resuming at {done:,} of {spec.steps:,} agent steps"))
-        cmd = train_command(spec, run, run_dir, resume=state == "started", quiet=quiet)
-        if _run_child(cmd, cwd=root) != 0:
-            failed.append(run.name)
-            say(f"{head}: failed (see its message above); the experiment goes on")
+        note = "starting" if state == "new" else \
+            f"resuming at {done:,} of {spec.steps:,} agent steps"
+        cmd = train_command(spec, run, run_dir, resume=state == "started",
+                            quiet=quiet or parallel > 1)
+        todo.append((head, note, run.name, cmd))
+    failed: list[str] = []
+    with _Children(root) as children:
+        while todo or children.running:
+            while todo and len(children.running) < parallel and not children.received:
+                head, note, name, cmd = todo.pop(0)
+                log = None
+                if parallel > 1:
+                    (folder / "logs").mkdir(exist_ok=True)
+                    log = folder / "logs" / f"{name}.log"
+                    note += f" (output: {log.relative_to(folder)})"
+                say(f"{head}: {note}")
+                children.start(head, cmd, log)
+            head, code = children.wait_any()
+            if code != 0:
+                failed.append(head.split("] ", 1)[1])
+                say(f"{head}: failed (see its message "
+                    f"{'above' if parallel == 1 else 'in its log'}); the experiment goes on")
+            elif parallel > 1:
+                say(f"{head}: finished")
     return failed
 
 
-def _run_child(cmd: list[str], cwd: Path) -> int:
-    """Run ``cmd`` in its own process group, so that a terminal's Ctrl-C reaches it once,
-    through this process: SIGINT, SIGTERM and SIGHUP here are passed on to it (it checkpoints
-    and stops), then KeyboardInterrupt is raised once it has ended. It dies with this
-    process (a SIGKILL here included)."""
-    child = subprocess.Popen(cmd, cwd=cwd, preexec_fn=kill_with_parent, process_group=0)
-    received: list[int] = []
+class _Children:
+    """Runs as child processes, each in its own process group, so that a terminal's Ctrl-C
+    reaches each once, through this process: SIGINT, SIGTERM and SIGHUP here are passed on to
+    every running child (each checkpoints and stops), and KeyboardInterrupt is raised once
+    they have all ended. Children die with this process (a SIGKILL here included)."""
 
-    def forward(signum: int, frame) -> None:
-        received.append(signum)
-        child.send_signal(signum)
+    WANTED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
-    wanted = [signal.SIGTERM, signal.SIGHUP, signal.SIGINT]
-    previous = {s: signal.signal(s, forward) for s in wanted}
-    try:
-        code = child.wait()
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    if received:
-        raise KeyboardInterrupt
-    return code
+    def __init__(self, cwd: Path):
+        self.cwd = cwd
+        self.running: dict[str, subprocess.Popen] = {}
+        self.received: list[int] = []
+        self.previous: dict = {}
 
+    def __enter__(self) -> _Children:
+        self.previous = {s: signal.signal(s, self._forward) for s in self.WANTED}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            for child in self.running.values():  # an error here: stop the others too
+                child.send_signal(signal.SIGTERM)
+            for child in self.running.values():
+                child.wait()
+        finally:
+            for s, handler in self.previous.items():
+                signal.signal(s, handler)
+
+    def _forward(self, signum: int, frame) -> None:
+        self.received.append(signum)
+        for child in self.running.values():
+            child.send_signal(signum)
+
+    def start(self, head: str, cmd: list[str], log: Path | None) -> None:
+        out = open(log, "a", encoding="utf-8") if log is not None else None  # noqa: SIM115
+        try:
+            self.running[head] = subprocess.Popen(
+                cmd, cwd=self.cwd, preexec_fn=kill_with_parent, process_group=0,
+                stdout=out, stderr=subprocess.STDOUT if out is not None else None)
+        finally:
+            if out is not None:
+                out.close()  # the child holds its own copy
+
+    def wait_any(self) -> tuple[str, int]:
+        """Wait until a child ends: (its head, its exit status). KeyboardInterrupt once every
+        child has ended after an interruption was passed on."""
+        while True:
+            if self.received and not self.running:
+                raise KeyboardInterrupt
+            for head, child in list(self.running.items()):
+                code = child.poll()
+                if code is not None:
+                    del self.running[head]
+                    if self.received and not self.running:
+                        raise KeyboardInterrupt
+                    if not self.received:
+                        return head, code
+            if len(self.running) == 1 and not self.received:
+                head, child = next(iter(self.running.items()))
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout=1.0)
+            else:
+                time.sleep(0.2)

@@ -97,3 +97,32 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, args, said):
     assert result.exit_code == 2, result.output
     assert said in result.output and len(result.output.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def started_and_ended(run_dir: Path) -> tuple[float, float]:
+    """When a run directory was created (its config.toml) and last checkpointed (mtimes)."""
+    checkpoints = sorted((run_dir / "checkpoints").glob("ckpt_*.pt"))
+    return (run_dir / "config.toml").stat().st_mtime, checkpoints[-1].stat().st_mtime
+
+
+def assert_ran_together(out: Path, names: list[str]) -> None:
+    """Every run reached the budget, wrote its log, and all of them were running at once."""
+    spans = [started_and_ended(out / "runs" / name) for name in names]
+    assert max(start for start, _ in spans) < min(end for _, end in spans)
+    for name in names:
+        assert load_checkpoint(out / "runs" / name)["agent_steps"] >= STEPS
+        assert (out / "logs" / f"{name}.log").is_file()
+
+
+@pytest.mark.slow
+def test_parallel_runs_overlap_and_write_their_output_to_logs(tmp_path):
+    out = tmp_path / "exp"
+    args = command(out, "-p", "quickstart", "-p", "harvest_a3c", "--seeds", "0",
+                   "--steps", str(STEPS), "--parallel", "2", *[a for item in TINY
+                                                               for a in ("-s", item)])
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "[1/2] quickstart-s0: starting (output: logs/quickstart-s0.log)" in done.stderr
+    assert "harvest_a3c-s0: finished" in done.stderr
+    assert_ran_together(out, ["quickstart-s0", "harvest_a3c-s0"])
+    assert "trained to" in (out / "logs" / "quickstart-s0.log").read_text()

@@ -122,3 +122,25 @@ def test_cli_resumes_a_local_run_on_ray(tmp_path, local_ray):
     assert again.exit_code == 0, again.output
     assert "trained to 80 agent steps" in again.output
     assert "backend = \"ray\"" in (tmp_path / "run" / "config.toml").read_text()
+
+
+def test_experiment_runs_join_the_cluster_concurrently(tmp_path, local_ray):
+    """`infoflow experiment --backend ray --parallel 2` with trainer.ray_address: two runs
+    train at the same time as jobs of the running cluster (this test's), one worker each."""
+    import subprocess
+    import sys
+
+    from ..cli.test_experiment_cli import ROOT, STEPS, TINY, assert_ran_together
+
+    address = ray.get_runtime_context().gcs_address
+    out = tmp_path / "exp"
+    args = [sys.executable, "-m", "cli.main", "experiment", "--out", str(out), "--quiet",
+            "-p", "quickstart", "--seeds", "0,1", "--steps", str(STEPS), "--workers", "1",
+            "--backend", "ray", "--parallel", "2", "-s", f"trainer.ray_address={address}",
+            *[a for item in TINY for a in ("-s", item)]]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert_ran_together(out, ["quickstart-s0", "quickstart-s1"])
+    for name in ("quickstart-s0", "quickstart-s1"):
+        config = (out / "runs" / name / "config.toml").read_text()
+        assert 'backend = "ray"' in config and address in config
