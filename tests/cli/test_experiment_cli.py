@@ -126,3 +126,31 @@ def test_parallel_runs_overlap_and_write_their_output_to_logs(tmp_path):
     assert "harvest_a3c-s0: finished" in done.stderr
     assert_ran_together(out, ["quickstart-s0", "harvest_a3c-s0"])
     assert "trained to" in (out / "logs" / "quickstart-s0.log").read_text()
+
+
+@pytest.mark.slow
+def test_ctrl_c_reaches_every_parallel_run_once_and_resume_finishes_them(tmp_path):
+    out = tmp_path / "exp"
+    steps = 20 * STEPS
+    args = command(out, "-p", "quickstart", "--seeds", "0,1", "--steps", str(steps),
+                   "--parallel", "2", *[a for item in TINY for a in ("-s", item)])
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    metrics = [out / "runs" / f"quickstart-s{s}" / "metrics.csv" for s in (0, 1)]
+    deadline = time.monotonic() + 120
+    while not all(m.is_file() and len(m.read_text().splitlines()) > 1 for m in metrics):
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert "experiment interrupted; continue with: infoflow experiment --resume" in stderr
+    for s in (0, 1):  # each run checkpointed on the way out, short of the budget
+        assert 0 < load_checkpoint(out / "runs" / f"quickstart-s{s}")["agent_steps"] < steps
+        assert "interrupted" in (out / "logs" / f"quickstart-s{s}.log").read_text()
+    done = subprocess.run(command(out, "--resume", "--parallel", "2"), cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    for s in (0, 1):
+        assert load_checkpoint(out / "runs" / f"quickstart-s{s}")["agent_steps"] >= steps
