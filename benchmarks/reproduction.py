@@ -215,8 +215,9 @@ def _floats(rows: list[dict], name: str) -> np.ndarray:
 
 
 def relation_figure(pairs: list[dict], path: Path) -> dict[str, float]:
-    """Scatter of KL influence against lagged MI and bivariate TE per pair (influence runs);
-    Spearman correlations, pooled over runs."""
+    """Scatter of the logged influence (KL, or PMI, whose expectation is the KL and whose
+    pair means can fall below 0) against lagged MI and bivariate TE per pair (influence
+    runs); Spearman correlations, pooled over runs."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from scipy.stats import spearmanr
@@ -233,8 +234,7 @@ def relation_figure(pairs: list[dict], path: Path) -> dict[str, float]:
         edges = ok & np.isfinite(_floats(pairs, "te_multivariate"))
         ax.scatter(kl[ok & ~edges], y[ok & ~edges], s=14, label="no multivariate TE edge")
         ax.scatter(kl[edges], y[edges], s=30, marker="^", label="multivariate TE edge")
-        ax.set_xscale("log")
-        ax.set_xlabel("mean KL influence of the pair (nat, as logged)")
+        ax.set_xlabel("mean logged influence of the pair (nat; KL, or PMI whose mean is KL)")
         ax.set_ylabel(label)
         if ok.sum() > 2:
             rho, p = spearmanr(kl[ok], y[ok])
