@@ -123,12 +123,12 @@ def collect_run(run_dir: Path, data: Path, episodes: int) -> bool:
         print(f"{run_dir.name}: collected already")
         return True
     store = run_dir / f"evaluation-{done}.zarr"
-    summary = evaluate_checkpoint(run_dir, episodes=episodes, out=store) \
-        if not store.exists() else None
+    if not store.exists():
+        evaluate_checkpoint(run_dir, episodes=episodes, out=store)
     ds = open_trajectories(store)
     default = analysis.analyze(ds, seed=0)
     bivariate = analysis.analyze(ds, measures=("te",), method="bivariate", seed=0)
-    tmp = target.with_name(target.name + ".tmp")
+    tmp = data / f".{run_dir.name}.tmp"  # outside runs/: a half-written copy is never a run
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for name in ("metrics.csv", "config.toml"):
@@ -137,8 +137,7 @@ def collect_run(run_dir: Path, data: Path, episodes: int) -> bool:
     record = {"run": run_dir.name, "agent_steps": done, "episodes": int(ds.sizes["episode"]),
               "returns": [float(r) for r in returns],
               "metrics": dict(analysis.paper_metrics(default)),
-              "notes": str(default.attrs.get("notes", "")),
-              "influence_reward": None if summary is None else summary["influence_reward"]}
+              "notes": str(default.attrs.get("notes", ""))}
     (tmp / "evaluation.json").write_text(json.dumps(record, indent=1) + "\n")
     rows = _pairs(default, bivariate)
     with open(tmp / "pairs.csv", "w", newline="") as f:
@@ -167,6 +166,11 @@ def collect(experiments: list[Path], data: Path, episodes: int) -> None:
 def _game_model(label: str) -> tuple[str, str]:
     game, model = label.split("_", 1)
     return game, model
+
+
+def _fmt(value: float) -> str:
+    """Three significant digits; "-" for NaN."""
+    return f"{value:.3g}" if math.isfinite(value) else "-"
 
 
 def _fmt_ci(mean: float, low: float, high: float, digits: int = 1) -> str:
@@ -237,8 +241,8 @@ def relation_figure(pairs: list[dict], path: Path) -> dict[str, float]:
         ax.set_xlabel("mean logged influence of the pair (nat; KL, or PMI whose mean is KL)")
         ax.set_ylabel(label)
         if ok.sum() > 2:
-            rho, p = spearmanr(kl[ok], y[ok])
-            stats[f"rho_{name}"], stats[f"p_{name}"] = float(rho), float(p)
+            rho = float(spearmanr(kl[ok], y[ok]).statistic)
+            stats[f"rho_{name}"] = rho
             ax.set_title(f"Spearman rho = {rho:.2f} ({int(ok.sum())} pairs)")
         ax.legend(fontsize=7)
     fig.savefig(path, format="png", dpi=100)
@@ -306,8 +310,8 @@ def report(data: Path, out: Path) -> None:
         ours = {_game_model(r["label"])[1]: r["mean"] for r in table}
         paper_order = sorted(PAPER_TABLE_4[game], key=PAPER_TABLE_4[game].get, reverse=True)
         our_order = sorted(ours, key=lambda m: ours[m], reverse=True)
-        lines += [f"Ordering by mean: ours {' > '.join(MODELS[m] for m in our_order)}; paper "
-                  f"{' > '.join(MODELS[m] for m in paper_order)}.", ""]
+        lines += [f"Ordering by mean: ours {' > '.join(MODELS.get(m, m) for m in our_order)}; "
+                  f"paper {' > '.join(MODELS[m] for m in paper_order)}.", ""]
         # influence reward relative to the environment reward
         lines += ["Size of the influence reward in the last 10 % of training (per agent-step, "
                   "means across seeds): beta(t), the mean influence reward c, and beta * c "
@@ -320,8 +324,8 @@ def report(data: Path, out: Path) -> None:
             e = np.nanmean([_last(r, "extrinsic_reward") for r in group])
             bc = beta * c if np.isfinite(beta) and np.isfinite(c) else math.nan
             ratio = bc / e if np.isfinite(bc) and e else math.nan
-            lines.append(f"| {MODELS.get(_game_model(label)[1], label)} | {beta:.3g} | "
-                         f"{c:.3g} | {bc:.3g} | {e:.3g} | {ratio:.3g} |")
+            lines.append(f"| {MODELS.get(_game_model(label)[1], label)} | "
+                         + " | ".join(_fmt(v) for v in (beta, c, bc, e, ratio)) + " |")
         lines.append("")
         # the paper's metrics on evaluation episodes
         metric_names = ("collective return (mean per episode)",
@@ -332,8 +336,10 @@ def report(data: Path, out: Path) -> None:
                         "mean KL sparsity over pairs (fraction of steps above mean)")
         short = ("collective return", "equality", "max IC a/a (bit)",
                  "max IC a/a, infl. moments (bit)", "mean KL (nat)", "KL sparsity")
-        lines += ["The paper's metrics on evaluation episodes of each final policy (8 "
-                  "episodes per seed; mean across seeds):", "",
+        counts = sorted({evaluation[r.path.name].get("episodes") for r in game_runs
+                         if r.path.name in evaluation})
+        lines += ["The paper's metrics on evaluation episodes of each final policy "
+                  f"({', '.join(map(str, counts))} episodes per seed; mean across seeds):", "",
                   "| model | " + " | ".join(short) + " |",
                   "|---|" + "---|" * len(short)]
         for label in sorted({r.label for r in game_runs}):
@@ -343,7 +349,7 @@ def report(data: Path, out: Path) -> None:
                 vals = [evaluation[n]["metrics"].get(name, math.nan) for n in names
                         if n in evaluation]
                 vals = [v for v in vals if v is not None and math.isfinite(v)]
-                cells.append(f"{np.mean(vals):.3g}" if vals else "-")
+                cells.append(_fmt(np.mean(vals)) if vals else "-")
             lines.append(f"| {MODELS.get(_game_model(label)[1], label)} | "
                          + " | ".join(cells) + " |")
         lines.append("")
@@ -353,15 +359,14 @@ def report(data: Path, out: Path) -> None:
         stats = relation_figure(influence_pairs, png)
         lines += ["## Causal influence, lagged MI and TE per pair", "",
                   f"![KL vs MI vs TE]({png.relative_to(out.parent).as_posix()})", "",
-                  f"Pairs of the influence runs' evaluation episodes, pooled: "
-                  f"{int(stats['pairs'])} pairs with logged KL influence. Spearman rank "
-                  f"correlation of the pair's mean KL influence with its lagged MI at lag 1: "
-                  f"{stats.get('rho_mi_lag1', math.nan):.2f} "
-                  f"(p = {stats.get('p_mi_lag1', math.nan):.2g}); with its bivariate TE: "
-                  f"{stats.get('rho_te_bivariate', math.nan):.2f} "
-                  f"(p = {stats.get('p_te_bivariate', math.nan):.2g}). Multivariate TE edges: "
+                  f"Pairs of the influence runs' evaluation episodes, pooled over runs: "
+                  f"{int(stats['pairs'])} pairs with logged influence. Spearman rank "
+                  f"correlation of the pair's mean logged influence with its lagged MI at lag "
+                  f"1: {_fmt(stats.get('rho_mi_lag1', math.nan))}; with its bivariate TE: "
+                  f"{_fmt(stats.get('rho_te_bivariate', math.nan))} (a description, not a "
+                  "test: pairs of one run share its episodes). Multivariate TE edges: "
                   f"{int(stats['edges'])}" + (
-                      f"; median KL of their pairs {stats['kl_edge_median']:.3g} nat vs "
+                      f"; median influence of their pairs {stats['kl_edge_median']:.3g} nat vs "
                       f"{stats['kl_other_median']:.3g} for the other pairs."
                       if "kl_edge_median" in stats else "."), ""]
     conclusion = data / "conclusion.md"

@@ -172,7 +172,8 @@ def default_out(path: Path) -> Path:
               help="Surrogates drawn per test (multivariate: per omnibus and edge test).")
 @click.option("--selection-permutations", default=200, show_default=True, type=int,
               help="Multivariate: surrogates per inclusion and pruning test of the greedy "
-                   "selection (at most --permutations; IDTxl's default).")
+                   "selection (IDTxl's default; raised to what --alpha needs, at most "
+                   "--permutations).")
 @click.option("--alpha", default=0.05, show_default=True, type=float,
               help="Significance level (Benjamini-Hochberg FDR over all tests).")
 @click.option("--lag-test", type=click.Choice(["max", "each"]), default="max",
@@ -228,8 +229,8 @@ def analyze(run_or_store: Path, measures, lags, method, history, permutations,
     out = out if out is not None else default_out(run_or_store)
     check_out(out)
     ds = open_trajectories(run_or_store)
-    preload = start_preload()
     with output_lock(out):
+        preload = start_preload()
         try:
             results = analysis.analyze(ds, measures=measures, lags=lags, history=history,
                                        permutations=permutations, alpha=alpha, seed=seed,

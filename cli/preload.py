@@ -27,8 +27,8 @@ def start_preload(modules: tuple[str, ...] = PRELOAD) -> threading.Thread:
 
     Returns the started thread; ``join`` it before the modules are needed to be sure they are
     in ``sys.modules`` (importing them from another thread meanwhile is safe: it waits on the
-    module's import lock). An import that fails in the thread is left for the main thread to
-    raise where the module is used.
+    module's import lock). An import that fails in the thread (any exception) ends the thread
+    quietly; the main thread raises it where the module is used.
     """
     from infoflow.measures import start_kernels
 
@@ -38,7 +38,7 @@ def start_preload(modules: tuple[str, ...] = PRELOAD) -> threading.Thread:
         for name in modules:
             try:
                 importlib.import_module(name)
-            except ImportError:
+            except Exception:  # noqa: BLE001 - the main thread raises it where it matters
                 return
 
     thread = threading.Thread(target=work, name="infoflow-preload", daemon=True)

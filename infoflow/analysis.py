@@ -24,7 +24,7 @@ from infoflow._text import format_table
 from infoflow.communication import instantaneous_coordination, return_summary, speaker_consistency
 from infoflow.graph import best_lag
 from infoflow.influence import influence_summary, influential_moments
-from infoflow.multivariate import SELECTION_PERMUTATIONS, multivariate_te
+from infoflow.multivariate import SELECTION_PERMUTATIONS, multivariate_te, selection_count
 from infoflow.significance import LAG_TESTS, network_inference
 from infoflow.stationarity import stationarity
 from infoflow.surrogates import DEFAULT_BLOCK, SURROGATES
@@ -325,9 +325,9 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
     block : int
         Consecutive episodes per block of the ``"blocks"`` surrogates.
     selection_permutations : int
-        Multivariate: surrogates per inclusion and pruning test of the greedy selection (at
-        most ``permutations``; ``permutations`` is then the count of the omnibus and edge
-        tests). See :mod:`infoflow.multivariate`.
+        Multivariate: surrogates per inclusion and pruning test of the greedy selection
+        (raised to what ``alpha`` needs, at most ``permutations``; ``permutations`` is then
+        the count of the omnibus and edge tests). See :mod:`infoflow.multivariate`.
 
     Returns
     -------
@@ -429,7 +429,6 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
         "lags": np.array(lags, dtype=np.int32),
         "history": int(history),
         "permutations": int(permutations),
-        "selection_permutations": min(int(selection_permutations), int(permutations)),
         "alpha": float(alpha),
         "seed": int(seed),
         "fdr": "benjamini-hochberg",
@@ -438,6 +437,9 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
         "surrogates": surrogates,
         "condition": ",".join(condition),
         "block": int(block),
+        **({"selection_permutations": selection_count(selection_permutations, permutations,
+                                                      alpha)}
+           if multivariate and "te" in measures else {}),
         **attrs,
         "infoflow_version": __version__,
         "source": str(source),

@@ -417,7 +417,8 @@ def graphs_by_window(ds: xr.Dataset, window: int, measure: str = "te",
                      lags: Sequence[int] = (1, 2, 3), history: int | None = None,
                      permutations: int = 500, alpha: float = 0.05,
                      threshold: float | None = None, seed: int = 0, lag_test: str = "max",
-                     surrogates: str = "auto", method: str = "multivariate"
+                     surrogates: str = "auto", method: str = "multivariate",
+                     selection_permutations: int = 200
                      ) -> list[tuple[int, int, nx.DiGraph]]:
     """One influence graph per consecutive window of ``window`` episodes (training time).
 
@@ -429,6 +430,8 @@ def graphs_by_window(ds: xr.Dataset, window: int, measure: str = "te",
         Episodes per window; the last window holds the remainder (it may be shorter).
     measure, lags, history, permutations, alpha, seed, lag_test, surrogates, method
         As in :func:`infoflow.analysis.analyze` (one measure).
+    selection_permutations : int
+        As in :func:`infoflow.analysis.analyze`.
     threshold : float, optional
         As in :func:`influence_graph`.
 
@@ -450,6 +453,7 @@ def graphs_by_window(ds: xr.Dataset, window: int, measure: str = "te",
         part = ds.isel(episode=slice(start, stop))
         res = analyze(part, measures=(measure,), lags=lags, history=history,
                       permutations=permutations, alpha=alpha, seed=seed, lag_test=lag_test,
-                      surrogates=surrogates, method=method)
+                      surrogates=surrogates, method=method,
+                      selection_permutations=selection_permutations)
         graphs.append((start, stop, influence_graph(res, measure, threshold=threshold)))
     return graphs

@@ -27,7 +27,8 @@ count-table kernel of :mod:`infoflow.measures`:
    else selected (``value``, bits), that TE's own permutation p-value, and the lags selected.
 
 Surrogates per test: the selection's inclusion and pruning tests (steps 1-3) draw at most
-``selection_permutations`` (default 200), the omnibus and edge tests (steps 4-5) at most
+``selection_permutations`` (default 200; more when ``alpha`` needs them, at most
+``permutations``), the omnibus and edge tests (steps 4-5) at most
 ``permutations`` (default 500), as IDTxl's defaults (``n_perm_max_stat = n_perm_min_stat =
 200``, ``n_perm_omnibus = n_perm_max_seq = 500``): an inclusion test is decided at ``alpha``
 alone, where 200 surrogates resolve p down to 0.005, while the omnibus p-values go through the
@@ -48,6 +49,7 @@ Lizier, Prokopenko & Zomaya (2012), Inf. Sci. 208, 39, doi:10.1016/j.ins.2012.04
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -62,12 +64,27 @@ from infoflow.measures.transfer_entropy import check_lags
 from infoflow.significance import fdr_bh
 from infoflow.surrogates import DEFAULT_BLOCK, SurrogatePlan, plan_surrogates
 
-__all__ = ["multivariate_te"]
+__all__ = ["multivariate_te", "selection_count", "SELECTION_PERMUTATIONS"]
 
 Var = tuple[int, int]  # (agent, lag)
 
 SELECTION_PERMUTATIONS = 200
 """Default surrogates per inclusion and pruning test (IDTxl's ``n_perm_max_stat``)."""
+
+
+def selection_count(selection_permutations: int, permutations: int, alpha: float) -> int:
+    """Surrogates an inclusion or pruning test draws: ``selection_permutations``, raised so
+    that its smallest p-value, 1/(1 + n), can reach ``alpha``, and at most ``permutations``.
+
+    Examples
+    --------
+    >>> selection_count(200, 500, 0.05), selection_count(200, 500, 0.001)
+    (200, 500)
+    >>> selection_count(200, 5000, 0.001), selection_count(200, 100, 0.05)
+    (999, 100)
+    """
+    needed = math.ceil(1.0 / alpha - 1.0 - 1e-9)  # 1 / (1 + n) <= alpha
+    return min(max(int(selection_permutations), needed), int(permutations))
 
 
 def _lagged(acts: np.ndarray, var: Var) -> np.ndarray:
@@ -262,7 +279,8 @@ def multivariate_te(
         Surrogates per omnibus and edge test (at most: a test stops once it can no longer
         reach ``alpha``).
     selection_permutations : int
-        Surrogates per inclusion and pruning test (at most; capped at ``permutations``).
+        Surrogates per inclusion and pruning test (at most), raised to what ``alpha`` needs
+        (1/(1 + n) <= alpha) and capped at ``permutations`` (:func:`selection_count`).
     alpha : float
         Level of every inclusion and pruning test, and the FDR of the omnibus tests.
     surrogates : {"auto", "blocks", "episodes", "circular"}
@@ -318,10 +336,10 @@ def multivariate_te(
     if selection_permutations < 1:
         raise ValueError(f"selection_permutations is {selection_permutations}; pass at least "
                          f"1 (e.g. {SELECTION_PERMUTATIONS})")
-    selection_permutations = min(selection_permutations, permutations)
     alpha = float(alpha)
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha is {alpha}; pass a level in (0, 1), e.g. 0.05")
+    selection_permutations = selection_count(selection_permutations, permutations, alpha)
     context = [str(c) for c in ([context] if isinstance(context, str) else context)]
     acts, names = as_actions(data)  # [agent, episode, step]
     acts = acts.astype(np.int64)

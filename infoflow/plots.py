@@ -62,19 +62,24 @@ def plot_graph(g: nx.DiGraph, path: str | Path, weight: str = "weight",
     """
     from matplotlib.patches import Circle, FancyArrowPatch
 
-    fig = _figure(5, 5)
-    ax = fig.add_subplot()
+    nodes = list(g)
+    longest = max((len(str(n)) for n in nodes), default=0)
+    # data units: the circle has radius 1; names (9 pt, about 0.07 in a glyph) sit outside
+    lim = 1.35 + 0.07 * longest * 3.0 / 4.0
+    fig = _figure(5, 5, layout=None)
+    ax = fig.add_axes((0.02, 0.02, 0.96, 0.9))
     ax.set_axis_off()
     ax.set_aspect("equal")
-    ax.set_xlim(-1.6, 1.6)
-    ax.set_ylim(-1.6, 1.6)
-    nodes = list(g)
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
     angle = 2 * np.pi * np.arange(len(nodes)) / max(len(nodes), 1)
     pos = {node: (float(np.cos(a)), float(np.sin(a))) for node, a in zip(nodes, angle,
                                                                            strict=True)}
-    strength = np.array([float(d.get(weight, 1.0)) for _, _, d in g.edges(data=True)])
-    widths = 1.0 + 5.0 * strength / strength.max() if strength.size and strength.max() > 0 \
-        else np.ones(strength.size)
+    # width by the magnitude of the strength (PMI-based values can be negative), NaN thinnest
+    strength = np.abs(np.array([float(d.get(weight, 1.0)) for _, _, d in g.edges(data=True)]))
+    strength = np.nan_to_num(strength, nan=0.0, posinf=0.0)
+    top = strength.max(initial=0.0)
+    widths = 1.0 + 5.0 * strength / top if top > 0 else np.ones(strength.size)
     radius = 0.13
     for node, d in g.nodes(data=True):
         ax.add_patch(Circle(pos[node], radius, zorder=2,
@@ -84,8 +89,10 @@ def plot_graph(g: nx.DiGraph, path: str | Path, weight: str = "weight",
         ax.text((1 + 1.4 * radius) * x, (1 + 1.4 * radius) * y, str(node), fontsize=9,
                 ha="left" if x > 0.2 else "right" if x < -0.2 else "center",
                 va="bottom" if y > 0.2 else "top" if y < -0.2 else "center")
-    points = 72 * fig.get_figwidth() * 0.8 / 3.2  # points per data unit (axes ~80 % wide)
+    points = 72 * 5 * 0.9 / (2 * lim)  # points per data unit: the axes are 4.5 in tall
     for (s, t), width in zip(g.edges(), widths, strict=True):
+        if s == t:
+            continue  # a self-loop has no direction to draw (influence_graph makes none)
         ax.add_patch(FancyArrowPatch(pos[s], pos[t], arrowstyle="-|>", mutation_scale=15,
                                      connectionstyle="arc3,rad=0.1", linewidth=width,
                                      color="0.35", shrinkA=radius * points,

@@ -32,7 +32,7 @@ def _run(data: Path, name: str, seed: int, final: float, beta: float, c: float, 
         ret = final if i == 9 else 1.0
         rows.append(f"{(i + 1) * 10 - 1},0,{i},1,1,0.1,{ret},0.9,{c},{beta},{c},{e}")
     (run / "metrics.csv").write_text("\n".join(rows) + "\n")
-    (run / "evaluation.json").write_text(json.dumps({"metrics": {
+    (run / "evaluation.json").write_text(json.dumps({"episodes": 8, "metrics": {
         "collective return (mean per episode)": final, "max IC action/action (bits)": 0.5}}))
     lines = ["source,target,kl,mi_lag1,mi_lag1_p,te_bivariate,te_bivariate_lag,te_bivariate_p,"
              "te_multivariate,te_multivariate_lags"]
@@ -60,11 +60,13 @@ def test_report_tables_match_hand_computed_values(tmp_path):
     assert "Ordering by mean: ours Influence - basic > A3C baseline" in text
     # influence reward size: beta * c / e = 0.2 * 0.01 / 0.5
     assert "| Influence - basic | 0.2 | 0.01 | 0.002 | 0.5 | 0.004 |" in text
+    assert "(None episodes per seed" not in text
     assert "| A3C baseline | 101 | - | 0.5 |" in text  # evaluation: return, equality, IC
+    assert "(8 episodes per seed; mean across seeds)" in text
     # KL vs MI vs TE: perfectly monotone pairs -> Spearman 1; one multivariate edge per run
-    assert "Spearman rank correlation of the pair's mean KL influence with its lagged MI at " \
-           "lag 1: 1.00" in text
-    assert "Multivariate TE edges: 3; median KL of their pairs 0.003" in text
+    assert "Spearman rank correlation of the pair's mean logged influence with its lagged MI " \
+           "at lag 1: 1; with its bivariate TE: 1 (a description" in text
+    assert "Multivariate TE edges: 3; median influence of their pairs 0.003" in text
     assert (tmp_path / "reproduction" / "harvest_curves.png").stat().st_size > 10_000
     assert (tmp_path / "reproduction" / "kl_mi_te.png").stat().st_size > 10_000
 

@@ -176,7 +176,7 @@ def run_experiment(folder: Path, spec: ExperimentSpec, say: Callable[[str], None
     """Play every run of ``spec`` in ``folder`` that is not done, ``parallel`` at a time.
 
     With ``parallel = 1`` each run's output goes to the terminal; with more, runs are quiet
-    and each writes its output to ``folder/logs/<run>.log`` (named when it fails). Returns the
+    and each writes its output to ``folder/logs/<run>.log``. Returns the
     names of runs that failed (the others go on). Raises KeyboardInterrupt after passing an
     interruption (SIGINT, SIGTERM, SIGHUP) on to every running run and waiting for them.
     """
@@ -214,9 +214,10 @@ def run_experiment(folder: Path, spec: ExperimentSpec, say: Callable[[str], None
                 children.start(head, cmd, log)
             head, code = children.wait_any()
             if code != 0:
-                failed.append(head.split("] ", 1)[1])
-                say(f"{head}: failed (see its message "
-                    f"{'above' if parallel == 1 else 'in its log'}); the experiment goes on")
+                name = head.split("] ", 1)[1]
+                failed.append(name)
+                where = "above" if parallel == 1 else f"in logs/{name}.log"
+                say(f"{head}: failed (see its message {where}); the experiment goes on")
             elif parallel > 1:
                 say(f"{head}: finished")
     return failed
@@ -258,12 +259,15 @@ class _Children:
     def start(self, head: str, cmd: list[str], log: Path | None) -> None:
         out = open(log, "a", encoding="utf-8") if log is not None else None  # noqa: SIM115
         try:
-            self.running[head] = subprocess.Popen(
+            child = subprocess.Popen(
                 cmd, cwd=self.cwd, preexec_fn=kill_with_parent, process_group=0,
                 stdout=out, stderr=subprocess.STDOUT if out is not None else None)
         finally:
             if out is not None:
                 out.close()  # the child holds its own copy
+        self.running[head] = child
+        if self.received:  # a signal that landed while it started: it must stop too
+            child.send_signal(self.received[-1])
 
     def wait_any(self) -> tuple[str, int]:
         """Wait until a child ends: (its head, its exit status). KeyboardInterrupt once every

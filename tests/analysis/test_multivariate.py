@@ -380,6 +380,17 @@ def test_selection_and_omnibus_tests_draw_their_own_surrogate_counts():
     assert capped.ais_p_value.values[0] == pytest.approx(1 / 101)
 
 
+def test_a_small_alpha_raises_the_selection_count_so_that_edges_can_pass():
+    """1/(1 + 200) > alpha = 0.001: the selection draws what alpha needs (999), else no
+    variable could ever be selected."""
+    acts = _sticky_iid(3, with_coupling=True)
+    res = multivariate_te(acts, lags=[1], max_history=1, permutations=1500, alpha=0.001,
+                          seed=3)
+    assert res.attrs["selection_permutations"] == 999
+    assert _edge_set(res.significant.values) == {(1, 2)}
+    assert res.ais_p_value.values[0] == pytest.approx(1 / 1000)
+
+
 def test_uncoupled_agents_give_no_edges():
     """No target selects a source: the result has no edges (NaN omnibus), and AIS as usual."""
     acts = _sticky_iid(4, with_coupling=False)
