@@ -226,17 +226,21 @@ def plot_learning_curves(curves: dict[str, dict[str, dict[str, np.ndarray]]],
     cols = min(3, len(metrics))
     rows = -(-len(metrics) // cols)
     fig = _figure(4.2 * cols, 3.2 * rows + 0.6)
+    # one colour per label in every panel (a panel may lack some labels, e.g. MOA accuracy)
+    labels = list(dict.fromkeys(label for m in metrics for label in curves[m]))
+    colour = {label: f"C{i % 10}" for i, label in enumerate(labels)}
+    handles = {}
     for i, metric in enumerate(metrics):
         ax = fig.add_subplot(rows, cols, i + 1)
         for label, c in curves[metric].items():
             ok = np.isfinite(c["mean"])
-            line, = ax.plot(c["steps"][ok], c["mean"][ok], label=label)
+            handles[label], = ax.plot(c["steps"][ok], c["mean"][ok], label=label,
+                                      color=colour[label])
             band = ok & np.isfinite(c["low"])
             ax.fill_between(c["steps"][band], c["low"][band], c["high"][band],
-                            color=line.get_color(), alpha=0.2, linewidth=0)
+                            color=colour[label], alpha=0.2, linewidth=0)
         ax.set_title(metric.replace("_", " "))
         ax.set_xlabel("agent steps")
-    handles, labels = fig.axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4),
-               fontsize=8)
+    fig.legend([handles[label] for label in labels], labels, loc="outside lower center",
+               ncols=min(len(labels), 4), fontsize=8)
     return _save(fig, path)

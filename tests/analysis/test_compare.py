@@ -106,3 +106,24 @@ def test_compare_command_writes_the_table_and_curves(experiment, tmp_path):
     bad = CliRunner().invoke(cli, ["compare", str(tmp_path)])
     assert bad.exit_code == 2
     assert "is not a training run" in bad.output and len(bad.output.strip().splitlines()) == 1
+
+
+def test_a_label_keeps_its_colour_in_panels_that_lack_other_labels(tmp_path, monkeypatch):
+    """MOA accuracy exists only for MOA runs: its line must not take the first label's colour
+    (the legend is shared by all panels)."""
+    from matplotlib.figure import Figure
+
+    from infoflow.plots import plot_learning_curves
+
+    steps = np.array([1.0, 2.0])
+    curve = {"steps": steps, "mean": steps, "low": steps, "high": steps, "n": steps}
+    curves = {"collective_return": {"a3c": curve, "moa": curve}, "moa_accuracy": {"moa": curve}}
+    drawn = []
+    save = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: (drawn.append(fig),
+                                                                  save(fig, *a, **k)))
+    plot_learning_curves(curves, tmp_path / "c.png")
+    first, second = drawn[0].axes[:2]
+    colours = {line.get_label(): line.get_color() for line in first.lines}
+    assert colours["a3c"] != colours["moa"]
+    assert [line.get_color() for line in second.lines] == [colours["moa"]]
