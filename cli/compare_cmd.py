@@ -18,16 +18,20 @@ import click
               help="Share of each run's agent steps whose episodes make its final return.")
 @click.option("--bins", type=click.IntRange(2, 1000), default=40, show_default=True,
               help="Points of each learning curve.")
-def compare(paths, out, last_fraction, bins) -> None:
+@click.option("--metric", default="collective_return", show_default=True, metavar="COLUMN",
+              help="metrics.csv column of the final table (e.g. box_opened, equality).")
+def compare(paths, out, last_fraction, bins, metric) -> None:
     """Compare runs across seeds: curves with 95 % bands and a Table-4-style table.
 
     PATHS are run directories or experiment folders. Runs are grouped by their directory name
-    without the trailing -s<seed>; each group's final collective return is the mean over the
-    episodes of the last --last of each run, then mean and 95 % t-interval across seeds.
+    without the trailing -s<seed>; each group's final collective return (or --metric) is the
+    mean over the episodes of the last --last of each run, then mean and 95 % t-interval
+    across seeds.
 
     \b
-    Example:
+    Examples:
       infoflow compare experiments/harvest
+      infoflow compare experiments/box --metric box_opened --last 0.2
     """
     from infoflow.compare import (
         CURVE_METRICS,
@@ -44,12 +48,16 @@ def compare(paths, out, last_fraction, bins) -> None:
     if out is None:
         single = len(paths) == 1 and (paths[0] / "runs").is_dir()
         out = paths[0] / "compare" if single else Path("compare")
-    table = final_table(runs, last_fraction=last_fraction)
+    logged = sorted({name for r in runs for name in r.columns})
+    if runs and metric not in logged:
+        raise ValueError(f"no run logs {metric!r}; choose a metrics.csv column: "
+                         f"{', '.join(logged)}")
+    table = final_table(runs, metric=metric, last_fraction=last_fraction)
     if all(row["seeds"] == 0 for row in table):
         raise ValueError("no run has a finished episode yet (metrics.csv is empty); train "
                          "longer, then compare")
     out.mkdir(parents=True, exist_ok=True)
-    text = format_table(table)
+    text = format_table(table, metric)
     statements = overlaps(table)
     (out / "final.md").write_text(text + "\n\n" + "\n".join(f"- {s}" for s in statements)
                                   + "\n", encoding="utf-8")

@@ -31,9 +31,10 @@ __all__ = ["RunLog", "find_runs", "confidence_interval", "learning_curves", "fin
            "overlaps", "format_table", "write_table_csv", "CURVE_METRICS"]
 
 CURVE_METRICS = ("collective_return", "equality", "return_x_equality", "influence_reward",
-                 "beta", "moa_accuracy")
+                 "beta", "moa_accuracy", "box_opened")
 """Curves drawn when the runs log them (``return_x_equality``: collective return times
-equality per episode, the paper's Fig. 16 quantity)."""
+equality per episode, the paper's Fig. 16 quantity; ``box_opened``: Box trapped, the share of
+env copies where the box was opened in the episode)."""
 
 _SEED_SUFFIX = re.compile(r"-s\d+$")
 
@@ -200,15 +201,23 @@ def overlaps(table: list[dict]) -> list[str]:
     return lines
 
 
+def _number(value: float) -> str:
+    """One decimal for returns, three for shares and other small values."""
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
+
+
 def format_table(table: list[dict], metric: str = "collective_return") -> str:
-    """The table as Markdown (as in the paper's Table 4, with the interval and seeds)."""
-    lines = [f"| model | final {metric} (mean) | 95 % CI | seeds | budget (agent steps) |",
-             "|---|---:|---|---:|---:|"]
+    """The table as Markdown (as in the paper's Table 4, with the interval, the seeds and each
+    seed's own final value)."""
+    lines = [f"| model | final {metric} (mean) | 95 % CI | seeds | budget (agent steps) | "
+             "per seed |", "|---|---:|---|---:|---:|---|"]
     for row in table:
-        ci = (f"[{row['low']:.1f}, {row['high']:.1f}]" if math.isfinite(row["low"])
+        ci = (f"[{_number(row['low'])}, {_number(row['high'])}]" if math.isfinite(row["low"])
               else "n/a (1 seed)")
-        lines.append(f"| {row['label']} | {row['mean']:.1f} | {ci} | {row['seeds']} | "
-                     f"{row['budget']:,} |")
+        seeds = ", ".join(f"{seed}: {_number(v)}" for seed, v in sorted(row["per_seed"].items()))
+        mean = _number(row["mean"]) if math.isfinite(row["mean"]) else "-"
+        lines.append(f"| {row['label']} | {mean} | {ci} | {row['seeds']} | "
+                     f"{row['budget']:,} | {seeds} |")
     return "\n".join(lines)
 
 

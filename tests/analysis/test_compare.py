@@ -96,7 +96,8 @@ def test_compare_command_writes_the_table_and_curves(experiment, tmp_path):
 
     result = CliRunner().invoke(cli, ["compare", str(experiment)])
     assert result.exit_code == 0, result.output
-    assert "| good | 52.0 | [47.0, 57.0] | 3 | 1,000 |" in result.output
+    assert "| good | 52.0 | [47.0, 57.0] | 3 | 1,000 | 0: 50.0, 1: 52.0, 2: 54.0 |" in (
+        result.output)
     assert "good > poor: the 95 % intervals do not overlap" in result.output
     out = experiment / "compare"
     assert (out / "curves.png").stat().st_size > 0
@@ -106,6 +107,14 @@ def test_compare_command_writes_the_table_and_curves(experiment, tmp_path):
     bad = CliRunner().invoke(cli, ["compare", str(tmp_path)])
     assert bad.exit_code == 2
     assert "is not a training run" in bad.output and len(bad.output.strip().splitlines()) == 1
+    shares = CliRunner().invoke(cli, ["compare", str(experiment), "--metric", "equality",
+                                      "--out", str(tmp_path / "eq")])
+    assert shares.exit_code == 0, shares.output
+    assert "| good | 0.500 | [0.500, 0.500] | 3 | 1,000 | 0: 0.500, 1: 0.500, 2: 0.500 |" in (
+        shares.output)
+    unknown = CliRunner().invoke(cli, ["compare", str(experiment), "--metric", "apples"])
+    assert unknown.exit_code == 2 and "no run logs 'apples'; choose a metrics.csv column" in (
+        unknown.output)
 
 
 def test_a_label_keeps_its_colour_in_panels_that_lack_other_labels(tmp_path, monkeypatch):
