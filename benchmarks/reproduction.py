@@ -169,8 +169,10 @@ def _game_model(label: str) -> tuple[str, str]:
 
 
 def _fmt(value: float) -> str:
-    """Three significant digits; "-" for NaN."""
-    return f"{value:.3g}" if math.isfinite(value) else "-"
+    """Three significant digits (:func:`infoflow._text.format_number`); "-" for NaN."""
+    from infoflow._text import format_number
+
+    return format_number(float(value), digits=3) if math.isfinite(value) else "-"
 
 
 def _fmt_ci(mean: float, low: float, high: float, digits: int = 1) -> str:

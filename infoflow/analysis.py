@@ -24,7 +24,7 @@ from infoflow._text import format_table
 from infoflow.communication import instantaneous_coordination, return_summary, speaker_consistency
 from infoflow.graph import best_lag
 from infoflow.influence import influence_summary, influential_moments
-from infoflow.multivariate import SELECTION_PERMUTATIONS, multivariate_te, selection_count
+from infoflow.multivariate import SELECTION_PERMUTATIONS, multivariate_te
 from infoflow.significance import LAG_TESTS, network_inference
 from infoflow.stationarity import stationarity
 from infoflow.surrogates import DEFAULT_BLOCK, SURROGATES
@@ -218,7 +218,8 @@ def _multivariate(ds: xr.Dataset, lags: tuple[int, ...], history: int, permutati
                           surrogates=surrogates, block=block, context=condition, seed=seed)
     out = res.rename(_MULTIVARIATE_RENAME)
     info = {"te_surrogates": str(res.attrs["surrogates"]), "te_estimator": "plugin",
-            "te_context": str(res.attrs["context"]), "notes": str(res.attrs["notes"])}
+            "te_context": str(res.attrs["context"]), "notes": str(res.attrs["notes"]),
+            "selection_permutations": int(res.attrs["selection_permutations"])}
     out.attrs = {"notes": info["notes"]}
     return out, info
 
@@ -437,9 +438,6 @@ def analyze(ds: xr.Dataset, measures: Iterable[str] | None = None,
         "surrogates": surrogates,
         "condition": ",".join(condition),
         "block": int(block),
-        **({"selection_permutations": selection_count(selection_permutations, permutations,
-                                                      alpha)}
-           if multivariate and "te" in measures else {}),
         **attrs,
         "infoflow_version": __version__,
         "source": str(source),

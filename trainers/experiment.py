@@ -18,7 +18,6 @@ stops; ``--resume`` continues from there.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import re
@@ -200,6 +199,7 @@ def run_experiment(folder: Path, spec: ExperimentSpec, say: Callable[[str], None
         cmd = train_command(spec, run, run_dir, resume=state == "started",
                             quiet=quiet or parallel > 1)
         todo.append((head, note, run.name, cmd))
+    heads = {name: head for head, _, name, _ in todo}
     failed: list[str] = []
     with _Children(root) as children:
         while todo or children.running:
@@ -209,17 +209,16 @@ def run_experiment(folder: Path, spec: ExperimentSpec, say: Callable[[str], None
                 if parallel > 1:
                     (folder / "logs").mkdir(exist_ok=True)
                     log = folder / "logs" / f"{name}.log"
-                    note += f" (output: {log.relative_to(folder)})"
+                    note += f" (output: logs/{log.name})"
                 say(f"{head}: {note}")
-                children.start(head, cmd, log)
-            head, code = children.wait_any()
+                children.start(name, cmd, log)
+            name, code = children.wait_any()
             if code != 0:
-                name = head.split("] ", 1)[1]
                 failed.append(name)
                 where = "above" if parallel == 1 else f"in logs/{name}.log"
-                say(f"{head}: failed (see its message {where}); the experiment goes on")
+                say(f"{heads[name]}: failed (see its message {where}); the experiment goes on")
             elif parallel > 1:
-                say(f"{head}: finished")
+                say(f"{heads[name]}: finished")
     return failed
 
 
@@ -256,7 +255,7 @@ class _Children:
         for child in self.running.values():
             child.send_signal(signum)
 
-    def start(self, head: str, cmd: list[str], log: Path | None) -> None:
+    def start(self, name: str, cmd: list[str], log: Path | None) -> None:
         out = open(log, "a", encoding="utf-8") if log is not None else None  # noqa: SIM115
         try:
             child = subprocess.Popen(
@@ -265,27 +264,20 @@ class _Children:
         finally:
             if out is not None:
                 out.close()  # the child holds its own copy
-        self.running[head] = child
+        self.running[name] = child
         if self.received:  # a signal that landed while it started: it must stop too
             child.send_signal(self.received[-1])
 
     def wait_any(self) -> tuple[str, int]:
-        """Wait until a child ends: (its head, its exit status). KeyboardInterrupt once every
+        """Wait until a child ends: (its name, its exit status). KeyboardInterrupt once every
         child has ended after an interruption was passed on."""
         while True:
             if self.received and not self.running:
                 raise KeyboardInterrupt
-            for head, child in list(self.running.items()):
+            for name, child in list(self.running.items()):
                 code = child.poll()
                 if code is not None:
-                    del self.running[head]
-                    if self.received and not self.running:
-                        raise KeyboardInterrupt
+                    del self.running[name]
                     if not self.received:
-                        return head, code
-            if len(self.running) == 1 and not self.received:
-                head, child = next(iter(self.running.items()))
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    child.wait(timeout=1.0)
-            else:
-                time.sleep(0.2)
+                        return name, code
+            time.sleep(0.2)
